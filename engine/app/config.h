@@ -1,0 +1,60 @@
+// AppConfig: everything `authwatch` reads from its YAML config file (deploy/authwatch.yaml is
+// the default). Relative paths in the file are relative to the file's own directory, so the
+// config works from any working directory. Immutable after loading.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "enrich/geo_enricher.h"
+#include "ingest/field_mapping.h"
+
+namespace authwatch {
+
+enum class InputFormat : uint8_t { kJson, kProtobuf };
+
+struct InputOptions {
+  InputFormat format = InputFormat::kJson;
+  FieldMapping mapping;             // canonical unless `mapping:` names a file
+  std::string mapping_path;         // "" for canonical
+  size_t max_record_bytes = 65536;  // a login event is ~250 bytes; 64 KiB leaves room for rich producers
+  int64_t late_allowance_ms = 300000;  // 5 min: partitions and producers skew by seconds, rarely minutes
+};
+
+struct OutputOptions {
+  std::string dead_letter_path;  // replay's dead-letter file
+};
+
+struct KafkaOptions {
+  std::vector<std::string> input_topics;
+  std::string decisions_topic = "authwatch.decisions";
+  std::string dead_letter_topic = "authwatch.dead-letter";
+  std::string group_id = "authwatch";
+  std::map<std::string, std::string> properties;  // passed to librdkafka as they are
+};
+
+struct MetricsOptions {
+  std::string listen = "127.0.0.1:9464";
+};
+
+struct AppConfig {
+  std::string path;  // the config file itself
+  InputOptions input;
+  GeoOptions geoip;
+  int64_t geoip_reload_check_ms = 10000;
+  std::vector<std::string> rule_paths;  // files or directories of *.yaml
+  OutputOptions output;
+  KafkaOptions kafka;
+  MetricsOptions metrics;
+};
+
+// Loads and validates a config file. Errors name file:line:column and the key.
+absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path);
+
+// Parses durations such as "90s", "10m", "2h", "7d", "500ms" (a bare number means seconds).
+absl::StatusOr<int64_t> ParseDurationMs(std::string_view text);
+
+}  // namespace authwatch

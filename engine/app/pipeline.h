@@ -1,0 +1,89 @@
+// Pipeline: decode -> enrich -> detect -> decide -> sink, for one stream of records, in one
+// thread. `authwatch replay` and `authwatch run` both drive it, which is what makes their
+// decisions the same for the same events. Not thread-safe; one per shard.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "decide/decision_policy.h"
+#include "detect/detection_engine.h"
+#include "emit/dead_letter.h"
+#include "enrich/geo_enricher.h"
+#include "ingest/event_decoder.h"
+
+namespace authwatch {
+
+enum class EmitMode : uint8_t { kDecisions, kEnriched };
+
+// Where results go. Implementations: JSON lines to a file (replay), Kafka topics (run),
+// human-readable text (explain).
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void Decision(const authwatch::Decision& d) = 0;
+  virtual void Enriched(const EnrichedEvent& e) = 0;
+  virtual void Flush() {}
+};
+
+// Where a record came from, formatted only when needed (rejections).
+struct SourcePosition {
+  std::string_view name;  // file path or topic
+  int64_t offset = -1;    // line/record number, or Kafka offset
+  int32_t partition = -1; // Kafka only
+  std::string Format() const;
+};
+
+struct PipelineCounters {
+  uint64_t records = 0;   // records read (blank lines excluded)
+  uint64_t accepted = 0;  // decoded into events and processed
+  uint64_t skipped = 0;   // valid records that are not login events (mapping's only_when)
+  uint64_t blank = 0;     // empty lines, ignored
+  std::array<uint64_t, kRejectReasonCount> rejected{};
+  std::array<uint64_t, 4> decisions{};  // by ActionKind
+  uint64_t dry_run_decisions = 0;
+  EventTimeMs max_event_ms = 0;
+  uint64_t rejected_total() const;
+};
+
+class Pipeline {
+ public:
+  Pipeline(std::unique_ptr<EventDecoder> decoder, GeoEnricher* enricher,
+           std::shared_ptr<const RuleSet> rules, int64_t late_allowance_ms, EmitMode mode,
+           OutputSink* sink, DeadLetterSink* dead_letters);
+
+  // Processes one record. Never throws; bad input is counted and dead-lettered.
+  void Process(std::string_view record, const SourcePosition& pos);
+  // Adopts a reloaded rule set, keeping window state of unchanged rules.
+  void SetRules(std::shared_ptr<const RuleSet> rules);
+  // Records a framing error of the source (e.g. a truncated protobuf record).
+  void Reject(const Rejection& rejection, std::string_view raw, const SourcePosition& pos);
+
+  const PipelineCounters& counters() const { return counters_; }
+  const DetectionEngine& detection() const { return detection_; }
+  const DecisionPolicy& policy() const { return policy_; }
+  GeoEnricher* enricher() { return enricher_; }
+
+ private:
+  void Emit(std::vector<Decision>& decisions);
+
+  std::unique_ptr<EventDecoder> decoder_;
+  GeoEnricher* enricher_;
+  int64_t late_allowance_ms_;
+  EmitMode mode_;
+  OutputSink* sink_;
+  DeadLetterSink* dead_letters_;
+  DetectionEngine detection_;
+  DecisionPolicy policy_;
+  PipelineCounters counters_;
+  // Reused per event to avoid allocation.
+  EnrichedEvent event_;
+  EventContext ctx_;
+  Rejection rejection_;
+  std::vector<Signal> signals_;
+  std::vector<Decision> decisions_;
+};
+
+}  // namespace authwatch

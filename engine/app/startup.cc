@@ -1,0 +1,37 @@
+#include "app/startup.h"
+
+#include <cstdio>
+
+#include "core/strings.h"
+#include "ingest/json_decoder.h"
+#include "ingest/protobuf_decoder.h"
+
+namespace authwatch {
+
+absl::StatusOr<AppConfig> StepLoadConfig(const std::string& path) { return LoadAppConfig(path); }
+
+absl::StatusOr<std::shared_ptr<const GeoDatabaseSet>> StepOpenGeoDatabases(const AppConfig& config) {
+  return GeoDatabaseSet::Open(config.geoip.databases);
+}
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> StepLoadRules(const AppConfig& config) {
+  if (config.rule_paths.empty()) {
+    return absl::InvalidArgumentError(Cat(config.path, ": rules.paths names no rule file"));
+  }
+  RuleLoadResult r = LoadRules(config.rule_paths);
+  if (r.diagnostics.errors() > 0) {
+    return absl::InvalidArgumentError(Cat(r.diagnostics.errors(), " error(s) in the rules:\n",
+                                                   r.diagnostics.FormatAll()));
+  }
+  if (!r.diagnostics.items.empty()) std::fputs(r.diagnostics.FormatAll().c_str(), stderr);
+  return r.rules;
+}
+
+std::unique_ptr<EventDecoder> MakeDecoder(const AppConfig& config, InputFormat format) {
+  if (format == InputFormat::kProtobuf) {
+    return std::make_unique<ProtobufEventDecoder>(config.input.max_record_bytes);
+  }
+  return std::make_unique<JsonEventDecoder>(config.input.mapping, config.input.max_record_bytes);
+}
+
+}  // namespace authwatch

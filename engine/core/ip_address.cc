@@ -1,0 +1,116 @@
+#include "core/ip_address.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "core/stable_hash.h"
+
+namespace authwatch {
+namespace {
+constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+}  // namespace
+
+std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  // inet_pton needs a NUL-terminated string; addresses are short.
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  IpAddress ip;
+  if (text.find(':') == std::string_view::npos) {
+    in_addr a;
+    if (inet_pton(AF_INET, buf, &a) != 1) return std::nullopt;
+    return FromV4(ntohl(a.s_addr));
+  }
+  in6_addr a6;
+  if (inet_pton(AF_INET6, buf, &a6) != 1) return std::nullopt;
+  std::memcpy(ip.bytes_.data(), a6.s6_addr, 16);
+  return ip;
+}
+
+IpAddress IpAddress::FromV4(uint32_t host_order) {
+  IpAddress ip;
+  std::memcpy(ip.bytes_.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size());
+  ip.bytes_[12] = static_cast<uint8_t>(host_order >> 24);
+  ip.bytes_[13] = static_cast<uint8_t>(host_order >> 16);
+  ip.bytes_[14] = static_cast<uint8_t>(host_order >> 8);
+  ip.bytes_[15] = static_cast<uint8_t>(host_order);
+  return ip;
+}
+
+IpAddress IpAddress::FromV6(const std::array<uint8_t, 16>& bytes) {
+  IpAddress ip;
+  ip.bytes_ = bytes;
+  return ip;
+}
+
+bool IpAddress::is_v4() const {
+  return std::memcmp(bytes_.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size()) == 0;
+}
+
+uint32_t IpAddress::v4() const {
+  return (uint32_t{bytes_[12]} << 24) | (uint32_t{bytes_[13]} << 16) |
+         (uint32_t{bytes_[14]} << 8) | uint32_t{bytes_[15]};
+}
+
+std::string IpAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (is_v4()) {
+    in_addr a;
+    a.s_addr = htonl(v4());
+    inet_ntop(AF_INET, &a, buf, sizeof(buf));
+  } else {
+    in6_addr a6;
+    std::memcpy(a6.s6_addr, bytes_.data(), 16);
+    inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+  }
+  return buf;
+}
+
+IpAddress IpAddress::Masked(int bits) const {
+  IpAddress out = *this;
+  const int offset = is_v4() ? 96 : 0;  // IPv4 bits start after the 96-bit mapped prefix
+  const int keep = offset + std::max(0, std::min(bits, family_bits()));
+  for (int i = 0; i < 16; ++i) {
+    const int byte_start = i * 8;
+    if (byte_start >= keep) {
+      out.bytes_[i] = 0;
+    } else if (byte_start + 8 > keep) {
+      out.bytes_[i] &= static_cast<uint8_t>(0xff << (8 - (keep - byte_start)));
+    }
+  }
+  return out;
+}
+
+uint64_t IpAddress::StableHash() const { return StableHash64(bytes_.data(), bytes_.size()); }
+
+IpPrefix IpPrefix::Of(const IpAddress& ip, int v4_bits, int v6_bits) {
+  const int bits = ip.is_v4() ? v4_bits : v6_bits;
+  return IpPrefix{ip.Masked(bits), bits};
+}
+
+std::string IpPrefix::ToString() const { return network.ToString() + "/" + std::to_string(bits); }
+
+bool IpPrefix::Contains(const IpAddress& ip) const {
+  return ip.is_v4() == network.is_v4() && ip.Masked(bits) == network;
+}
+
+std::optional<IpPrefix> IpPrefix::Parse(std::string_view text) {
+  const size_t slash = text.find('/');
+  auto ip = IpAddress::Parse(text.substr(0, slash));
+  if (!ip) return std::nullopt;
+  int bits = ip->family_bits();
+  if (slash != std::string_view::npos) {
+    std::string_view len = text.substr(slash + 1);
+    if (len.empty() || !absl::SimpleAtoi(absl::string_view(len.data(), len.size()), &bits) ||
+        bits < 0 || bits > ip->family_bits()) {
+      return std::nullopt;
+    }
+  }
+  return IpPrefix{ip->Masked(bits), bits};
+}
+
+}  // namespace authwatch

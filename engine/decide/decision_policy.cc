@@ -1,0 +1,155 @@
+#include "decide/decision_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/strings.h"
+#include "core/stable_hash.h"
+
+namespace authwatch {
+namespace {
+
+uint64_t ActiveKey(const Subject& s, const std::string& scope, bool dry_run) {
+  uint64_t h = StableHash64(s.value, static_cast<uint64_t>(s.type) + 1);
+  h = HashCombine(h, StableHash64(scope));
+  return HashCombine(h, dry_run ? 2 : 1);
+}
+
+int SeverityRank(const std::string& s) {
+  return s == "critical" ? 4 : s == "high" ? 3 : s == "medium" ? 2 : s == "low" ? 1 : 0;
+}
+
+uint64_t OffenceKey(const Subject& s) { return StableHash64(s.value, static_cast<uint64_t>(s.type) + 101); }
+
+}  // namespace
+
+std::string MakeDecisionId(const std::string& rule, const Subject& s, const std::string& scope,
+                           ActionKind action, uint64_t trigger_id) {
+  uint64_t h = StableHash64(rule);
+  h = HashCombine(h, StableHash64(s.value, static_cast<uint64_t>(s.type)));
+  h = HashCombine(h, StableHash64(scope));
+  h = HashCombine(h, static_cast<uint64_t>(action));
+  const uint64_t a = HashCombine(h, trigger_id);
+  const uint64_t b = HashCombine(a, 0x5eedULL);
+  return Cat(absl::Hex(a, absl::kZeroPad16), absl::Hex(b >> 32, absl::kZeroPad8));
+}
+
+bool DecisionPolicy::Allowed(const Signal& s, const EventContext& ctx) const {
+  for (int list : rules_->policy.allow_lists) {
+    const ListType t = rules_->lists[static_cast<size_t>(list)].type;
+    const bool about_account = s.subject.type == KeyKind::kAccount || s.subject.type == KeyKind::kAccountIp;
+    const bool about_network = s.subject.type != KeyKind::kAccount;
+    const bool relevant = (t == ListType::kAccount && about_account) ||
+                          ((t == ListType::kCidr || t == ListType::kAsn || t == ListType::kCountry) && about_network);
+    if (relevant && rules_->InList(list, ctx)) return true;
+  }
+  return false;
+}
+
+void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vector<Decision>* out) {
+  if (Allowed(s, ctx)) {
+    ++stats_.absorbed_allowlist;
+    return;
+  }
+  const ActionKind action = s.dry_run ? ActionKind::kMonitor : s.consequence.action;
+  const uint64_t key = ActiveKey(s.subject, s.consequence.scope, s.dry_run);
+  // A standing decision absorbs a signal that is no stronger; a stronger action, or the same
+  // action from a more severe finding (an account under attack, then taken over), replaces it.
+  if (auto it = active_.find(key);
+      it != active_.end() && it->second.expires_ms > s.ts_ms &&
+      (ActionStrength(it->second.action) > ActionStrength(action) ||
+       (ActionStrength(it->second.action) == ActionStrength(action) &&
+        SeverityRank(it->second.severity) >= SeverityRank(s.severity)))) {
+    ++stats_.absorbed_duplicate;
+    return;
+  }
+  // Escalation counts real offences only, once per decision.
+  int offence = 1;
+  if (!s.dry_run && action != ActionKind::kMonitor) {
+    Offences& o = offences_[OffenceKey(s.subject)];
+    if (o.count > 0 && s.ts_ms - o.last_ms > rules_->policy.offence_memory_ms) o.count = 0;
+    offence = ++o.count;
+    o.last_ms = s.ts_ms;
+  }
+  const double factor = std::pow(rules_->policy.escalation_factor, offence - 1);
+  const int64_t ttl_ms = static_cast<int64_t>(std::min<double>(
+      static_cast<double>(s.consequence.ttl_ms) * factor,
+      static_cast<double>(std::max(rules_->policy.max_ttl_ms, s.consequence.ttl_ms))));
+
+  Decision d;
+  d.decision_id = MakeDecisionId(s.rule, s.subject, s.consequence.scope, action, s.trigger_id);
+  d.ts_ms = s.ts_ms;
+  d.subject = s.subject;
+  d.action = action;
+  d.scope = s.consequence.scope;
+  d.ttl_s = ttl_ms / 1000;
+  d.expires_ms = s.ts_ms + ttl_ms;
+  d.rule = s.rule;
+  d.reasons = s.reasons;
+  d.evidence_json = s.evidence_json;
+  d.severity = s.severity;
+  d.dry_run = s.dry_run;
+  d.would_action = s.consequence.action;
+  d.offence = offence;
+
+  active_[key] = Active{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id, s.severity};
+  expiries_.push({d.expires_ms, key});
+  ++stats_.decisions;
+  out->push_back(std::move(d));
+}
+
+Decision DecisionPolicy::MakeUnblock(const Active& a, EventTimeMs now, const std::string& why) const {
+  Decision d;
+  d.decision_id = MakeDecisionId(a.rule, a.subject, a.scope, ActionKind::kUnblock,
+                                 StableHash64(a.decision_id));
+  d.ts_ms = now;
+  d.subject = a.subject;
+  d.action = ActionKind::kUnblock;
+  d.scope = a.scope;
+  d.ttl_s = 0;
+  d.rule = a.rule;
+  d.reasons = {why};
+  d.evidence_json = Cat("{\"lifts\":\"", a.decision_id, "\",\"lifted_action\":\"",
+                                 ActionName(a.action), "\"}");
+  return d;
+}
+
+void DecisionPolicy::AdvanceTo(EventTimeMs now, std::vector<Decision>* out) {
+  while (!expiries_.empty() && expiries_.top().at <= now) {
+    const Expiry e = expiries_.top();
+    expiries_.pop();
+    auto it = active_.find(e.key);
+    if (it == active_.end() || it->second.expires_ms != e.at) continue;  // replaced since
+    const Active& a = it->second;
+    // Monitor decisions and dry runs never blocked anything: nothing to lift.
+    if (!a.dry_run && a.action != ActionKind::kMonitor) {
+      Decision d = MakeUnblock(a, e.at, Cat("expired: the ", ActionName(a.action),
+                                                     " by rule ", a.rule, " reached its TTL"));
+      out->push_back(std::move(d));
+      ++stats_.expired;
+    }
+    active_.erase(it);
+  }
+}
+
+bool DecisionPolicy::Lift(const Subject& subject, const std::string& scope, EventTimeMs now,
+                          const std::string& why, std::vector<Decision>* out) {
+  auto it = active_.find(ActiveKey(subject, scope, false));
+  if (it == active_.end()) return false;
+  out->push_back(MakeUnblock(it->second, now, why));
+  active_.erase(it);
+  return true;
+}
+
+std::array<size_t, 3> DecisionPolicy::ActiveByAction() const {
+  std::array<size_t, 3> out{};
+  for (const auto& [k, a] : active_) {
+    if (a.dry_run) continue;
+    if (a.action == ActionKind::kBlock) ++out[0];
+    else if (a.action == ActionKind::kChallenge) ++out[1];
+    else if (a.action == ActionKind::kMonitor) ++out[2];
+  }
+  return out;
+}
+
+}  // namespace authwatch

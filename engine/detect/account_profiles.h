@@ -1,0 +1,73 @@
+// AccountProfiles: what authwatch remembers of each account between logins, in about 80 bytes:
+// the countries, ASNs and network prefixes it has logged in from successfully (a few slots
+// each, least-used replaced first, forgotten after `horizon`), the last successful login's
+// place and time (for impossible travel), and when the account was first seen.
+//
+// Only successful logins train a profile: failures are what attackers produce, and learning from
+// them would teach the profile the attacker's networks. A network enters its slots on its
+// first success, but evicting a slot prefers the one with the fewest successes, so a one-off
+// attacker login cannot push out a home network used every day.
+//
+// Owned by one shard, not thread-safe. Memory: one flat_hash_map entry per account, the
+// measured per-account cost is in bench/state_memory_bench.cc.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "absl/container/flat_hash_map.h"
+#include "detect/event_context.h"
+#include "detect/rule_set.h"
+
+namespace authwatch {
+
+struct AccountProfile {
+  struct Slot {
+    uint32_t id = 0;        // country code (2 chars), ASN, or 32-bit prefix hash; 0 = empty
+    uint16_t last_day = 0;  // days since 2000-01-01
+    uint16_t uses = 0;      // successes, saturating
+  };
+  uint32_t first_seen_s = 0;    // first success, seconds since the epoch (good until 2106)
+  uint32_t last_success_s = 0;  // 0: never
+  float last_lat = 0;
+  float last_lon = 0;
+  uint16_t last_accuracy_km = 0;
+  uint16_t successes = 0;  // saturating
+  uint32_t last_asn = 0;
+  bool last_has_location = false;
+  std::array<Slot, 3> countries{};
+  std::array<Slot, 3> asns{};
+  std::array<Slot, 3> networks{};
+};
+
+// Where and when the previous successful login happened (for impossible travel).
+struct PreviousLogin {
+  EventTimeMs ts_ms = 0;
+  float lat = 0, lon = 0;
+  uint16_t accuracy_km = 0;
+  uint32_t asn = 0;
+};
+
+class AccountProfiles {
+ public:
+  explicit AccountProfiles(const ProfileParams& params) : params_(params) {}
+  void set_params(const ProfileParams& params) { params_ = params; }
+
+  // Fills ctx->profile from the account's profile as it stands before this event.
+  // Returns the previous successful login when there is one with a location.
+  bool Observe(EventContext* ctx, PreviousLogin* previous);
+  // Learns from the event once every detector has seen it (successes only).
+  void Learn(const EventContext& ctx);
+
+  size_t size() const { return profiles_.size(); }
+  // First event time the store has seen: accounts first seen within warmup of it are not "new".
+  EventTimeMs origin_ms() const { return origin_ms_; }
+  size_t MemoryBytes() const;
+
+ private:
+  ProfileParams params_;
+  absl::flat_hash_map<uint64_t, AccountProfile> profiles_;
+  EventTimeMs origin_ms_ = 0;
+};
+
+}  // namespace authwatch

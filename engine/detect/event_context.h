@@ -1,0 +1,39 @@
+// EventContext: what the detectors know of one enriched event, computed once per event before
+// any rule runs: the state keys of every key kind, and facts from the account's profile as it
+// was *before* this event (so a login is judged against history, not against itself).
+#pragma once
+
+#include <cstdint>
+
+#include "core/auth_event.h"
+
+namespace authwatch {
+
+enum class KeyKind : uint8_t { kAccount, kIp, kPrefix, kAsn, kAccountIp };
+inline constexpr int kKeyKindCount = 5;
+std::string_view KeyKindName(KeyKind k);
+
+struct ProfileFacts {
+  bool network_known = false;  // the /24 or /64 had a successful login for this account
+  bool asn_known = false;
+  bool country_known = false;
+  bool account_new = false;     // first seen recently, after the warm-up (see AccountProfiles)
+  bool established = false;     // enough history to judge "new country/network" at all
+  uint32_t successes = 0;       // successful logins so far (saturating)
+};
+
+struct EventContext {
+  const EnrichedEvent* event = nullptr;
+  uint64_t keys[kKeyKindCount] = {};  // stable 64-bit hashes; 0 means "no such key" (asn unknown)
+  ProfileFacts profile;
+  mutable uint64_t list_known = 0;   // lazily evaluated list memberships (bit per list index)
+  mutable uint64_t list_member = 0;
+
+  uint64_t key(KeyKind k) const { return keys[static_cast<int>(k)]; }
+  EventTimeMs ts() const { return event->event.ts_ms; }
+};
+
+// Fills keys from the event (profile facts are filled by AccountProfiles).
+void ComputeKeys(const EnrichedEvent& e, EventContext* ctx);
+
+}  // namespace authwatch

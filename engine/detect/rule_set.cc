@@ -1,0 +1,110 @@
+#include "detect/rule_set.h"
+
+#include <algorithm>
+
+namespace authwatch {
+namespace {
+
+bool AnyEquals(const std::vector<std::string>& values, std::string_view s) {
+  return std::find(values.begin(), values.end(), s) != values.end();
+}
+
+}  // namespace
+
+std::string_view DistinctFieldName(DistinctField f) {
+  switch (f) {
+    case DistinctField::kAccount: return "account";
+    case DistinctField::kIp: return "ip";
+    case DistinctField::kPrefix: return "prefix";
+    case DistinctField::kAsn: return "asn";
+    case DistinctField::kCountry: return "country";
+    case DistinctField::kUserAgent: return "user_agent";
+  }
+  return "";
+}
+
+std::string_view ActionName(ActionKind a) {
+  switch (a) {
+    case ActionKind::kBlock: return "block";
+    case ActionKind::kChallenge: return "challenge";
+    case ActionKind::kMonitor: return "monitor";
+    case ActionKind::kUnblock: return "unblock";
+  }
+  return "";
+}
+
+int ActionStrength(ActionKind a) {
+  switch (a) {
+    case ActionKind::kBlock: return 3;
+    case ActionKind::kChallenge: return 2;
+    case ActionKind::kMonitor: return 1;
+    case ActionKind::kUnblock: return 0;
+  }
+  return 0;
+}
+
+bool NamedList::Contains(const EnrichedEvent& e) const {
+  switch (type) {
+    case ListType::kCidr:
+      return std::any_of(cidrs.begin(), cidrs.end(),
+                         [&](const IpPrefix& p) { return p.Contains(e.event.ip); });
+    case ListType::kAsn:
+      return e.geo && e.geo->asn != 0 && asns.contains(e.geo->asn);
+    case ListType::kAccount:
+      return strings.contains(e.event.account);
+    case ListType::kCountry:
+      return e.geo && strings.contains(e.geo->country_iso);
+  }
+  return false;
+}
+
+int RuleSet::FindList(std::string_view name) const {
+  for (size_t i = 0; i < lists.size(); ++i) {
+    if (lists[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool RuleSet::InList(int list, const EventContext& ctx) const {
+  const uint64_t bit = uint64_t{1} << (list & 63);
+  if (list < 64 && (ctx.list_known & bit)) return ctx.list_member & bit;
+  const bool member = lists[static_cast<size_t>(list)].Contains(*ctx.event);
+  if (list < 64) {
+    ctx.list_known |= bit;
+    if (member) ctx.list_member |= bit;
+  }
+  return member;
+}
+
+bool RuleSet::Matches(const Filter& filter, const EventContext& ctx) const {
+  const AuthEvent& ev = ctx.event->event;
+  const GeoRecord* geo = ctx.event->geo.get();
+  for (const FilterClause& c : filter.clauses) {
+    bool m;
+    if (c.list >= 0) {
+      m = InList(c.list, ctx);
+    } else {
+      switch (c.field) {
+        case FilterField::kResult: m = AnyEquals(c.strings, AuthResultName(ev.result)); break;
+        case FilterField::kProtocol: m = AnyEquals(c.strings, ev.protocol); break;
+        case FilterField::kCountry: m = geo && AnyEquals(c.strings, geo->country_iso); break;
+        case FilterField::kReason: m = AnyEquals(c.strings, ev.failure_reason); break;
+        case FilterField::kAccount: m = AnyEquals(c.strings, ev.account); break;
+        case FilterField::kIp: m = AnyEquals(c.strings, ev.ip.ToString()); break;
+        case FilterField::kAsn:
+          m = geo && std::find(c.numbers.begin(), c.numbers.end(), geo->asn) != c.numbers.end();
+          break;
+        case FilterField::kNetworkKnown: m = ctx.profile.network_known == c.boolean; break;
+        case FilterField::kAsnKnown: m = ctx.profile.asn_known == c.boolean; break;
+        case FilterField::kCountryKnown: m = ctx.profile.country_known == c.boolean; break;
+        case FilterField::kAccountNew: m = ctx.profile.account_new == c.boolean; break;
+        case FilterField::kEstablished: m = ctx.profile.established == c.boolean; break;
+        default: m = false;
+      }
+    }
+    if (m == c.negate) return false;
+  }
+  return true;
+}
+
+}  // namespace authwatch

@@ -1,0 +1,320 @@
+#include "detect/rule_windows.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/strings.h"
+#include "absl/strings/str_join.h"
+#include "core/json_writer.h"
+#include "core/stable_hash.h"
+#include "emit/enriched_json.h"
+
+namespace authwatch {
+namespace {
+
+constexpr size_t kMaxSamples = 3;
+
+uint64_t DistinctValue(const EventContext& ctx, DistinctField f) {
+  switch (f) {
+    case DistinctField::kAccount: return ctx.key(KeyKind::kAccount);
+    case DistinctField::kIp: return ctx.key(KeyKind::kIp);
+    case DistinctField::kPrefix: return ctx.key(KeyKind::kPrefix);
+    case DistinctField::kAsn: return ctx.key(KeyKind::kAsn);
+    case DistinctField::kCountry: {
+      const GeoRecord* g = ctx.event->geo.get();
+      return g && !g->country_iso.empty() ? StableHash64(g->country_iso, 7) : 0;
+    }
+    case DistinctField::kUserAgent: return StableHash64(ctx.event->event.user_agent, 8);
+  }
+  return 0;
+}
+
+bool Holds(const Condition& c, double v) {
+  return (!c.has_at_least || v >= c.at_least) && (!c.has_at_most || v <= c.at_most);
+}
+
+std::string FormatNumber(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 1e15) return Cat(static_cast<int64_t>(v));
+  return Cat(std::round(v * 1000) / 1000);
+}
+
+}  // namespace
+
+std::string FormatDuration(int64_t ms) {
+  if (ms % 86400000 == 0) return Cat(ms / 86400000, "d");
+  if (ms % 3600000 == 0) return Cat(ms / 3600000, "h");
+  if (ms % 60000 == 0) return Cat(ms / 60000, "m");
+  if (ms % 1000 == 0) return Cat(ms / 1000, "s");
+  return Cat(ms, "ms");
+}
+
+std::string DescribeFilter(const Filter& f) {
+  static constexpr std::string_view kNames[] = {
+      "result", "protocol", "country", "asn", "reason", "account", "ip",
+      "network_known", "asn_known", "country_known", "account_new", "established"};
+  std::vector<std::string> parts;
+  for (const auto& c : f.clauses) {
+    const std::string_view name = kNames[static_cast<int>(c.field)];
+    std::string values;
+    if (c.list >= 0 || c.list == -2) {
+      values = Cat(c.negate ? " not in " : " in ", c.list_name);
+      parts.push_back(Cat(name, values));
+      continue;
+    }
+    if (c.field >= FilterField::kNetworkKnown) {
+      values = c.boolean ? "true" : "false";
+    } else if (c.field == FilterField::kAsn) {
+      values = absl::StrJoin(c.numbers, "|");
+    } else {
+      values = absl::StrJoin(c.strings, "|");
+    }
+    parts.push_back(Cat(name, c.negate ? "!=" : "=", values));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+std::string DescribeCondition(const Condition& c) {
+  switch (c.aggregate) {
+    case Aggregate::kCount: return Cat("count(", DescribeFilter(c.filter), ")");
+    case Aggregate::kDistinct:
+      return Cat("distinct ", DistinctFieldName(c.field), "(", DescribeFilter(c.filter), ")");
+    case Aggregate::kRatio:
+      return Cat("ratio(", DescribeFilter(c.filter), " / ",
+                          c.of.empty() ? "all" : DescribeFilter(c.of), ")");
+  }
+  return "";
+}
+
+uint64_t RuleStateFingerprint(const CompiledRule& r) {
+  std::string s = Cat(static_cast<int>(r.key), "/", r.window_ms);
+  for (const auto& c : r.when) Append(&s, "/", DescribeCondition(c));
+  return StableHash64(s);
+}
+
+RuleWindows::RuleWindows(std::shared_ptr<const RuleSet> rules) { SetRules(std::move(rules)); }
+
+void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
+  std::vector<PerRule> old = std::move(per_rule_);
+  per_rule_.clear();
+  for (const CompiledRule& r : rules->rules) {
+    PerRule pr;
+    pr.rule = &r;
+    pr.bucket_width_ms = SlidingCounter::BucketWidth(r.window_ms);
+    for (const auto& c : r.when) pr.guard.push_back(!c.has_at_least);
+    for (auto& o : old) {
+      if (o.rule != nullptr && o.rule->name == r.name &&
+          RuleStateFingerprint(*o.rule) == RuleStateFingerprint(r)) {
+        pr.current = std::move(o.current);
+        pr.previous = std::move(o.previous);
+        pr.generation_start_ms = o.generation_start_ms;
+        o.rule = nullptr;
+        break;
+      }
+    }
+    per_rule_.push_back(std::move(pr));
+  }
+  rules_ = std::move(rules);  // after the loop: `old` still points into the previous set
+}
+
+void RuleWindows::Rotate(PerRule& pr, EventTimeMs t) {
+  if (pr.generation_start_ms == 0) {
+    pr.generation_start_ms = t;
+    return;
+  }
+  const int64_t w = pr.rule->window_ms;
+  if (t < pr.generation_start_ms + w) return;
+  if (t >= pr.generation_start_ms + 2 * w) {
+    pr.previous.clear();
+    pr.current.swap(pr.previous);  // current held state touched within (t - 2w, t - w]: keep it old
+    if (t >= pr.generation_start_ms + 3 * w) pr.previous.clear();
+  } else {
+    pr.previous = std::move(pr.current);
+    pr.current = StateMap();
+  }
+  pr.generation_start_ms = t;
+}
+
+RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create) {
+  Rotate(pr, t);
+  if (auto it = pr.current.find(key); it != pr.current.end()) return it->second.get();
+  if (auto it = pr.previous.find(key); it != pr.previous.end()) {
+    auto node = pr.previous.extract(it);
+    auto [pos, ok] = pr.current.emplace(key, std::move(node.mapped()));
+    return pos->second.get();
+  }
+  if (!create) return nullptr;
+  auto st = std::make_unique<KeyState>();
+  st->conditions.resize(pr.rule->when.size());
+  auto [pos, ok] = pr.current.emplace(key, std::move(st));
+  return pos->second.get();
+}
+
+void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
+  const RuleSet& rs = *rules_;
+  const EventTimeMs t = ctx.ts();
+  std::vector<double> values;
+  for (PerRule& pr : per_rule_) {
+    const CompiledRule& r = *pr.rule;
+    const uint64_t key = ctx.key(r.key);
+    if (key == 0) continue;  // e.g. an asn-keyed rule and an address in no ASN database
+    const bool on = rs.Matches(r.on, ctx);
+    // Only what a rule counts creates state: a rule triggered on successes must not allocate
+    // for every successful login.
+    bool creates = false;
+    // Which condition filters match (computed once; reused for the update).
+    uint32_t matched = 0, matched_of = 0;
+    for (size_t i = 0; i < r.when.size(); ++i) {
+      if (rs.Matches(r.when[i].filter, ctx)) {
+        matched |= 1u << i;
+        if (!pr.guard[i]) creates = true;
+      }
+      if (r.when[i].aggregate == Aggregate::kRatio && rs.Matches(r.when[i].of, ctx)) matched_of |= 1u << i;
+    }
+    KeyState* st = Find(pr, key, t, creates);
+    if (st == nullptr) continue;
+    // A new episode once everything has expired: evidence times start again.
+    bool expired = true;
+    for (size_t i = 0; i < r.when.size() && expired; ++i) {
+      const auto& cs = st->conditions[i];
+      expired = cs.numerator.Expired(t, pr.bucket_width_ms) && cs.denominator.Expired(t, pr.bucket_width_ms) &&
+                cs.distinct.Expired(t, r.window_ms);
+    }
+    if (expired) {
+      st->first_ms = t;
+      st->samples.clear();
+      st->next_sample = 0;
+    }
+    st->latest_ms = std::max(st->latest_ms, t);
+    for (size_t i = 0; i < r.when.size(); ++i) {
+      const Condition& c = r.when[i];
+      ConditionState& cs = st->conditions[i];
+      const bool m = matched & (1u << i);
+      switch (c.aggregate) {
+        case Aggregate::kCount:
+          if (m) cs.numerator.Add(t, pr.bucket_width_ms);
+          break;
+        case Aggregate::kDistinct:
+          if (m) {
+            const uint64_t v = DistinctValue(ctx, c.field);
+            if (v != 0) cs.distinct.Add(v, t, r.window_ms);
+          }
+          break;
+        case Aggregate::kRatio:
+          if (m) cs.numerator.Add(t, pr.bucket_width_ms);
+          if (matched_of & (1u << i)) cs.denominator.Add(t, pr.bucket_width_ms);
+          break;
+      }
+    }
+    if (matched != 0 || on) {
+      Sample s{t, ctx.event->event.ip, ctx.event->event.result, ctx.event->event.account,
+               ctx.event->event.protocol};
+      if (st->samples.size() < kMaxSamples) {
+        st->samples.push_back(std::move(s));
+      } else {
+        st->samples[st->next_sample] = std::move(s);
+      }
+      st->next_sample = (st->next_sample + 1) % kMaxSamples;
+    }
+    if (!on || t < st->refire_after_ms) continue;
+    if (Evaluate(pr, *st, st->latest_ms, &values)) Fire(pr, *st, ctx, values, out);
+  }
+}
+
+bool RuleWindows::Evaluate(const PerRule& pr, const KeyState& st, EventTimeMs now,
+                           std::vector<double>* values) const {
+  const CompiledRule& r = *pr.rule;
+  values->clear();
+  for (size_t i = 0; i < r.when.size(); ++i) {
+    const Condition& c = r.when[i];
+    const ConditionState& cs = st.conditions[i];
+    double v = 0;
+    switch (c.aggregate) {
+      case Aggregate::kCount: v = cs.numerator.Count(now, pr.bucket_width_ms); break;
+      case Aggregate::kDistinct: v = cs.distinct.Count(now, r.window_ms); break;
+      case Aggregate::kRatio: {
+        const uint32_t d = cs.denominator.Count(now, pr.bucket_width_ms);
+        if (d < c.min_events || d == 0) return false;
+        v = static_cast<double>(cs.numerator.Count(now, pr.bucket_width_ms)) / d;
+        break;
+      }
+    }
+    if (!Holds(c, v)) return false;
+    values->push_back(v);
+  }
+  return true;
+}
+
+void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
+                       const std::vector<double>& values, std::vector<Signal>* out) {
+  const CompiledRule& r = *pr.rule;
+  const EnrichedEvent& e = *ctx.event;
+  // Reasons and evidence are built once and shared by the rule's consequences.
+  std::vector<std::string> reasons;
+  std::string evidence;
+  JsonWriter w(&evidence);
+  Subject key_subject;
+  SubjectOf(e, r.key, &key_subject);
+  w.BeginObject()
+      .Field("key", KeyKindName(r.key))
+      .Field("key_value", key_subject.value)
+      .Field("window_s", r.window_ms / 1000);
+  w.Key("conditions").BeginArray();
+  for (size_t i = 0; i < r.when.size(); ++i) {
+    const Condition& c = r.when[i];
+    const std::string what = DescribeCondition(c);
+    w.BeginObject().Field("aggregate", what).Field("value", values[i]);
+    if (c.has_at_least) w.Field("at_least", c.at_least);
+    if (c.has_at_most) w.Field("at_most", c.at_most);
+    w.EndObject();
+    std::string bound;
+    if (c.has_at_least) Append(&bound, " >= ", FormatNumber(c.at_least));
+    if (c.has_at_most) Append(&bound, c.has_at_least ? " and" : "", " <= ", FormatNumber(c.at_most));
+    reasons.push_back(Cat(what, " = ", FormatNumber(values[i]), bound, " within ",
+                                   FormatDuration(r.window_ms), " for ", KeyKindName(r.key), " ",
+                                   key_subject.value));
+  }
+  w.EndArray();
+  w.Field("first_event", FormatRfc3339(st.first_ms)).Field("last_event", FormatRfc3339(st.latest_ms));
+  w.Key("samples").BeginArray();
+  for (size_t k = 0; k < st.samples.size(); ++k) {
+    // Oldest first.
+    const Sample& s = st.samples[(st.next_sample + k) % st.samples.size()];
+    w.BeginObject()
+        .Field("ts", FormatRfc3339(s.ts_ms))
+        .Field("account", s.account)
+        .Field("ip", s.ip.ToString())
+        .Field("result", AuthResultName(s.result))
+        .Field("protocol", s.protocol)
+        .EndObject();
+  }
+  w.EndArray().EndObject();
+
+  EmitSignals(r.name, r.then, r.severity, r.monitor_only, ctx, reasons, evidence, out);
+  int64_t min_ttl = INT64_MAX;
+  for (const Consequence& c : r.then) min_ttl = std::min(min_ttl, c.ttl_ms);
+  // While the decision stands there is nothing new to say; once it may have expired, a
+  // continuing attack fires again (and the policy escalates the TTL).
+  st.refire_after_ms = e.event.ts_ms + std::min(min_ttl, r.window_ms);
+}
+
+std::array<size_t, kKeyKindCount> RuleWindows::KeysByKind() const {
+  std::array<size_t, kKeyKindCount> out{};
+  for (const auto& pr : per_rule_) {
+    out[static_cast<int>(pr.rule->key)] += pr.current.size() + pr.previous.size();
+  }
+  return out;
+}
+
+size_t RuleWindows::MemoryBytes() const {
+  size_t bytes = 0;
+  for (const auto& pr : per_rule_) {
+    const size_t n = pr.current.size() + pr.previous.size();
+    const size_t per_state = sizeof(KeyState) + pr.rule->when.size() * sizeof(ConditionState) +
+                             kMaxSamples * sizeof(Sample);
+    bytes += (pr.current.capacity() + pr.previous.capacity()) * (sizeof(uint64_t) + sizeof(void*) + 1) +
+             n * per_state;
+  }
+  return bytes;
+}
+
+}  // namespace authwatch

@@ -1,0 +1,89 @@
+// RuleWindows: the per-key sliding-window state of every declarative rule, and the evaluation
+// that turns it into signals.
+//
+// State for a (rule, key) is created only by an event that matches the filter of one of its
+// non-guard conditions (a guard has only at_most); after that, every event of the key updates
+// every condition it matches. So an address that only ever logs in successfully
+// costs nothing, whatever ratio denominators the rules have.
+//
+// Expiry is by event time in two generations per rule: state untouched for one window moves to
+// the old generation on rotation, and is dropped at the next rotation unless touched again.
+// Memory is thus bounded by the keys active in the last two windows.
+//
+// Owned by one shard; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "detect/signal.h"
+#include "detect/sliding_counter.h"
+#include "detect/sliding_distinct.h"
+
+namespace authwatch {
+
+class RuleWindows {
+ public:
+  explicit RuleWindows(std::shared_ptr<const RuleSet> rules);
+  // Adopts a reloaded rule set. State of rules whose name, key, window and conditions are
+  // unchanged is kept; other rules start empty.
+  void SetRules(std::shared_ptr<const RuleSet> rules);
+
+  // Updates the windows with one event and appends the signals of rules that fire.
+  void Process(const EventContext& ctx, std::vector<Signal>* out);
+
+  // Keys with live state, per key kind (for metrics), and an estimate of their memory.
+  std::array<size_t, kKeyKindCount> KeysByKind() const;
+  size_t MemoryBytes() const;
+
+ private:
+  struct Sample {
+    EventTimeMs ts_ms;
+    IpAddress ip;
+    AuthResult result;
+    std::string account;
+    std::string protocol;
+  };
+  struct ConditionState {
+    SlidingCounter numerator;    // count, ratio numerator
+    SlidingCounter denominator;  // ratio
+    SlidingDistinct distinct;    // distinct
+  };
+  struct KeyState {
+    EventTimeMs first_ms = 0;        // first event of the current episode
+    EventTimeMs latest_ms = 0;       // newest event time seen
+    EventTimeMs refire_after_ms = 0; // no new signal before this (the policy's decision stands)
+    std::vector<ConditionState> conditions;
+    std::vector<Sample> samples;     // the last few matching events, for evidence
+    size_t next_sample = 0;
+  };
+  using StateMap = absl::flat_hash_map<uint64_t, std::unique_ptr<KeyState>>;
+  struct PerRule {
+    const CompiledRule* rule = nullptr;
+    int64_t bucket_width_ms = 0;
+    EventTimeMs generation_start_ms = 0;
+    StateMap current;
+    StateMap previous;
+    std::vector<bool> guard;  // per condition: only at_most, does not create state
+  };
+
+  KeyState* Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create);
+  void Rotate(PerRule& pr, EventTimeMs t);
+  bool Evaluate(const PerRule& pr, const KeyState& st, EventTimeMs now, std::vector<double>* values) const;
+  void Fire(const PerRule& pr, KeyState& st, const EventContext& ctx, const std::vector<double>& values,
+            std::vector<Signal>* out);
+
+  std::shared_ptr<const RuleSet> rules_;
+  std::vector<PerRule> per_rule_;
+};
+
+// A fingerprint of what a rule's state means (key, window, conditions), to keep state across a
+// reload only when it still fits.
+uint64_t RuleStateFingerprint(const CompiledRule& r);
+// Text of a condition for reasons and evidence: "count(result=failure)".
+std::string DescribeCondition(const Condition& c);
+std::string DescribeFilter(const Filter& f);
+std::string FormatDuration(int64_t ms);
+
+}  // namespace authwatch

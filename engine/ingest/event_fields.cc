@@ -1,0 +1,53 @@
+#include "ingest/event_fields.h"
+
+#include "absl/strings/ascii.h"
+
+namespace authwatch {
+
+std::string_view AccountCheckText(AccountCheck c) {
+  switch (c) {
+    case AccountCheck::kOk: return "ok";
+    case AccountCheck::kEmpty: return "account is empty";
+    case AccountCheck::kTooLong: return "account longer than 320 bytes";
+    case AccountCheck::kControlChars: return "account contains control characters";
+  }
+  return "";
+}
+
+AccountCheck NormaliseAccount(std::string_view raw, std::string* out) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size()));
+  if (trimmed.empty()) return AccountCheck::kEmpty;
+  if (trimmed.size() > kMaxAccountBytes) return AccountCheck::kTooLong;
+  out->assign(trimmed.data(), trimmed.size());
+  for (char& c : *out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return AccountCheck::kControlChars;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return AccountCheck::kOk;
+}
+
+std::optional<IpAddress> ParseClientAddress(std::string_view raw) {
+  if (raw.size() >= 2 && raw.front() == '[' && raw.back() == ']') {
+    raw = raw.substr(1, raw.size() - 2);
+  }
+  return IpAddress::Parse(raw);
+}
+
+void NormaliseProtocol(std::string* p) {
+  for (char& c : *p) c = absl::ascii_tolower(static_cast<unsigned char>(c));
+  if (p->size() > kMaxProtocolBytes) p->resize(kMaxProtocolBytes);
+  if (*p == "submission" || *p == "smtps" || *p == "esmtpa" || *p == "esmtpsa" || *p == "submissions") {
+    *p = "smtp";
+  } else if (*p == "imaps") {
+    *p = "imap";
+  } else if (*p == "pop3s" || *p == "pop") {
+    *p = "pop3";
+  } else if (*p == "https" || *p == "http" || *p == "webmail") {
+    *p = "web";
+  } else if (*p == "sshd") {
+    *p = "ssh";
+  }
+}
+
+}  // namespace authwatch
