@@ -15,10 +15,6 @@ uint64_t ActiveKey(const Subject& s, const std::string& scope, bool dry_run) {
   return HashCombine(h, dry_run ? 2 : 1);
 }
 
-int SeverityRank(const std::string& s) {
-  return s == "critical" ? 4 : s == "high" ? 3 : s == "medium" ? 2 : s == "low" ? 1 : 0;
-}
-
 uint64_t OffenceKey(const Subject& s) { return StableHash64(s.value, static_cast<uint64_t>(s.type) + 101); }
 
 }  // namespace
@@ -53,13 +49,9 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   }
   const ActionKind action = s.dry_run ? ActionKind::kMonitor : s.consequence.action;
   const uint64_t key = ActiveKey(s.subject, s.consequence.scope, s.dry_run);
-  // A standing decision absorbs a signal that is no stronger; a stronger action, or the same
-  // action from a more severe finding (an account under attack, then taken over), replaces it.
-  if (auto it = active_.find(key);
-      it != active_.end() && it->second.expires_ms > s.ts_ms &&
-      (ActionStrength(it->second.action) > ActionStrength(action) ||
-       (ActionStrength(it->second.action) == ActionStrength(action) &&
-        SeverityRank(it->second.severity) >= SeverityRank(s.severity)))) {
+  // A standing decision absorbs any signal that is no stronger; a stronger action replaces it.
+  if (auto it = active_.find(key); it != active_.end() && it->second.expires_ms > s.ts_ms &&
+                                   ActionStrength(it->second.action) >= ActionStrength(action)) {
     ++stats_.absorbed_duplicate;
     return;
   }
@@ -92,7 +84,7 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   d.would_action = s.consequence.action;
   d.offence = offence;
 
-  active_[key] = Active{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id, s.severity};
+  active_[key] = Active{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id};
   expiries_.push({d.expires_ms, key});
   ++stats_.decisions;
   out->push_back(std::move(d));

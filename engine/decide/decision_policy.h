@@ -1,7 +1,7 @@
 // DecisionPolicy: turns signals into decisions.
 //   - At most one active decision per (subject, scope): a signal for a subject that already has
-//     a stronger active action in that scope, or the same action from an equally or more severe
-//     finding, is absorbed (counted, not written); otherwise the new decision replaces it.
+//     an equal or stronger active action in that scope is absorbed (counted, not written); a
+//     stronger one (challenge -> block) replaces it.
 //   - TTL escalation: a subject's n-th offence within `offence_memory` gets
 //     ttl * escalation_factor^(n-1), capped at max_ttl.
 //   - Allowlists: signals whose subject matches an allow list are absorbed (and counted).
@@ -54,7 +54,6 @@ class DecisionPolicy {
     EventTimeMs expires_ms;
     std::string rule;
     std::string decision_id;
-    std::string severity;
   };
   struct Offences {
     int count = 0;

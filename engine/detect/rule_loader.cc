@@ -247,6 +247,9 @@ bool Compiler::ClaimName(const std::string& kind, const YAML::Node& name_node, s
 void Compiler::CompileList(const YAML::Node& entry) {
   NamedList list;
   if (!ClaimName("list", entry["list"], &list.name)) return;
+  list.file = src_.name;
+  list.line = entry["list"].Mark().line + 1;
+  list.column = entry["list"].Mark().column + 1;
   bool ok = Require(entry, "type") & Require(entry, "items");
   Fields(entry, {"list", "type", "items", "description"}, [](const std::string&, const YAML::Node&) {});
   if (!ok) return;
@@ -705,6 +708,7 @@ RuleLoadResult CompileRules(const std::vector<RuleSource>& sources) {
         d.code = DiagCode::kUnknownList;
         d.message = Cat("unknown list: '", ref.name, "' is not defined in any rule file");
       } else if (!ListFits(set->lists[static_cast<size_t>(index)].type, ref.field)) {
+        used[static_cast<size_t>(index)] = true;  // used, wrongly: one diagnostic is enough
         d.code = DiagCode::kListTypeMismatch;
         d.message = Cat("list type mismatch: '", ref.name, "' is a ",
                                  ListTypeName(set->lists[static_cast<size_t>(index)].type),
@@ -756,7 +760,9 @@ RuleLoadResult CompileRules(const std::vector<RuleSource>& sources) {
       d.code = DiagCode::kUnusedList;
       d.message = Cat("unused list: '", set->lists[i].name, "' is not used by any rule");
       d.entry = Cat("list '", set->lists[i].name, "'");
-      d.file = "(rules)";
+      d.file = set->lists[i].file;
+      d.line = set->lists[i].line;
+      d.column = set->lists[i].column;
       result.diagnostics.items.push_back(d);
     }
   }

@@ -19,6 +19,9 @@ enum class ListType : uint8_t { kCidr, kAsn, kAccount, kCountry };
 
 struct NamedList {
   std::string name;
+  std::string file;  // where it is defined, for diagnostics
+  int line = 0;
+  int column = 0;
   ListType type = ListType::kCidr;
   std::vector<IpPrefix> cidrs;
   absl::flat_hash_set<uint32_t> asns;

@@ -1,0 +1,179 @@
+#include "detect/profile_detectors.h"
+
+#include "detect/detection_engine.h"
+#include "detect/test_events.h"
+#include "gtest/gtest.h"
+
+namespace authwatch {
+namespace {
+
+using testing::Ev;
+using testing::kDay;
+using testing::kHour;
+using testing::kMinute;
+using testing::Rules;
+
+constexpr char kDetectors[] = R"(
+- detector: travel
+  type: impossible_travel
+  max_speed_kmh: 900
+  min_distance_km: 500
+  default_accuracy_km: 100
+  ignore_same_asn: true
+  then: [{action: challenge, ttl: 1h}]
+- detector: new-country
+  type: new_country
+  then: [{action: monitor, ttl: 1h}]
+- profile: {established_after: 5, warmup: 1d, new_account: 7d}
+- rule: fail-then-succeed
+  key: account_ip
+  window: 1h
+  on: {result: success, network_known: false}
+  when:
+    - count: {result: failure}
+      at_least: 5
+  then: [{action: challenge, subject: account, ttl: 24h}]
+)";
+
+class DetectorsTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> Feed(const Ev& ev) {
+    EnrichedEvent e = ev.Build();
+    std::vector<Signal> out;
+    engine_.Process(e, &ctx_, &out);
+    std::vector<std::string> rules;
+    for (const auto& s : out) rules.push_back(s.rule);
+    return rules;
+  }
+  // Berlin home on Deutsche Telekom: five successful logins over five days.
+  Ev Home(int n = 5) {
+    Ev ev;
+    ev.success = true;
+    for (int i = 0; i < n; ++i) {
+      Feed(ev);
+      ev.ts += kDay;
+    }
+    return ev;
+  }
+  DetectionEngine engine_{Rules(kDetectors)};
+  EventContext ctx_;
+};
+
+TEST(DistanceTest, BerlinToNewYork) {
+  EXPECT_NEAR(DistanceKm(52.52, 13.405, 40.7128, -74.006), 6385, 10);
+  EXPECT_NEAR(DistanceKm(0, 0, 0, 0), 0, 1e-9);
+}
+
+TEST_F(DetectorsTest, ImpossibleTravelFiresForBerlinThenNewYorkInAnHour) {
+  Ev ev = Home();
+  Feed(ev);  // last login in Berlin
+  ev.ts += kHour;
+  ev.ip = "203.0.113.9";
+  ev.asn = 7922;
+  ev.country = "US";
+  ev.lat = 40.7128;
+  ev.lon = -74.006;
+  auto fired = Feed(ev);
+  EXPECT_NE(std::find(fired.begin(), fired.end(), "travel"), fired.end());
+}
+
+TEST_F(DetectorsTest, PlausibleFlightDoesNotFire) {
+  Ev ev = Home();
+  Feed(ev);  // last login in Berlin
+  ev.ts += 9 * kHour;  // a direct flight is 9 h: ~700 km/h
+  ev.ip = "203.0.113.9";
+  ev.asn = 7922;
+  ev.country = "US";
+  ev.lat = 40.7128;
+  ev.lon = -74.006;
+  auto fired = Feed(ev);
+  EXPECT_EQ(std::find(fired.begin(), fired.end(), "travel"), fired.end());
+}
+
+TEST_F(DetectorsTest, ShortHopsWithinAccuracyAreNotTravel) {
+  Ev ev = Home();
+  ev.ts += 10 * kMinute;
+  ev.ip = "203.0.113.9";
+  ev.asn = 3209;  // another network, 250 km away (Hamburg -> Berlin-ish)
+  ev.lat = 53.55;
+  ev.lon = 9.99;
+  EXPECT_TRUE(Feed(ev).empty());
+}
+
+TEST_F(DetectorsTest, SameNetworkFarApartIsGeolocationNoise) {
+  Ev ev = Home();
+  ev.ts += 10 * kMinute;
+  ev.lat = 40.7128;  // same ASN geolocated to another continent
+  ev.lon = -74.006;
+  auto fired = Feed(ev);
+  EXPECT_EQ(std::find(fired.begin(), fired.end(), "travel"), fired.end());
+}
+
+TEST_F(DetectorsTest, NewCountryOnlyOnceEstablished) {
+  Ev ev;
+  ev.success = true;
+  ev.country = "DE";
+  Feed(ev);
+  ev.ts += 3 * kDay;
+  ev.country = "FR";  // second login ever, from France: no history to judge by
+  ev.asn = 3215;
+  ev.lat = 48.85;
+  ev.lon = 2.35;
+  EXPECT_TRUE(Feed(ev).empty()) << "cold start must not flag";
+  Ev est = Home(6);
+  est.account = "alice@mail.example";
+  est.ts += 30 * kDay;
+  est.country = "BR";
+  est.asn = 28573;
+  est.ip = "203.0.113.50";
+  est.lat = -23.55;
+  est.lon = -46.63;
+  auto fired = Feed(est);
+  EXPECT_NE(std::find(fired.begin(), fired.end(), "new-country"), fired.end());
+  est.ts += kDay;
+  fired = Feed(est);
+  EXPECT_EQ(std::find(fired.begin(), fired.end(), "new-country"), fired.end()) << "now known";
+}
+
+TEST_F(DetectorsTest, FailThenSucceedFromForeignNetwork) {
+  Ev ev = Home();
+  ev.ip = "45.155.205.23";
+  ev.asn = 51396;
+  ev.success = false;
+  for (int i = 0; i < 6; ++i) {
+    ev.ts += kMinute;
+    Feed(ev);
+  }
+  ev.success = true;
+  auto fired = Feed(ev);
+  EXPECT_NE(std::find(fired.begin(), fired.end(), "fail-then-succeed"), fired.end());
+}
+
+TEST_F(DetectorsTest, StaleClientAtHomeThenFixedIsNotATakeover) {
+  Ev ev = Home();
+  ev.success = false;
+  for (int i = 0; i < 40; ++i) {  // the phone retries the old password for hours
+    ev.ts += 5 * kMinute;
+    Feed(ev);
+  }
+  ev.success = true;
+  auto fired = Feed(ev);
+  EXPECT_EQ(std::find(fired.begin(), fired.end(), "fail-then-succeed"), fired.end());
+}
+
+TEST_F(DetectorsTest, FailuresDoNotTrainTheProfile) {
+  Ev ev = Home();
+  Ev attacker = ev;
+  attacker.ip = "45.155.205.23";
+  attacker.country = "RU";
+  attacker.asn = 51396;
+  attacker.success = false;
+  for (int i = 0; i < 20; ++i) Feed(attacker);
+  attacker.success = true;
+  attacker.ts += kMinute;
+  auto fired = Feed(attacker);
+  EXPECT_NE(std::find(fired.begin(), fired.end(), "new-country"), fired.end());
+}
+
+}  // namespace
+}  // namespace authwatch

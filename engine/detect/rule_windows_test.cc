@@ -1,0 +1,238 @@
+#include "detect/rule_windows.h"
+
+#include "detect/detection_engine.h"
+#include "detect/test_events.h"
+#include "gtest/gtest.h"
+
+namespace authwatch {
+namespace {
+
+using testing::Ev;
+using testing::kHour;
+using testing::kMinute;
+using testing::kSecond;
+using testing::Rules;
+
+// Runs events through a detection engine, returning the signals of the last event.
+class Harness {
+ public:
+  explicit Harness(const std::string& yaml) : rules_(Rules(yaml)) {
+    EXPECT_NE(rules_, nullptr);
+    engine_ = std::make_unique<DetectionEngine>(rules_);
+  }
+  std::vector<Signal> Feed(const Ev& ev) {
+    event_ = ev.Build();
+    std::vector<Signal> out;
+    engine_->Process(event_, &ctx_, &out);
+    return out;
+  }
+  const DetectionEngine& engine() const { return *engine_; }
+
+ private:
+  std::shared_ptr<const RuleSet> rules_;
+  std::unique_ptr<DetectionEngine> engine_;
+  EnrichedEvent event_;
+  EventContext ctx_;
+};
+
+constexpr char kCountRule[] = R"(
+- rule: five-failures
+  key: ip
+  window: 160s
+  when:
+    - count: {result: failure}
+      at_least: 5
+  then:
+    - {action: block, ttl: 10s}
+)";
+
+TEST(RuleWindowsTest, CountFiresAtThresholdNotBefore) {
+  Harness h(kCountRule);
+  Ev ev;
+  for (int i = 0; i < 4; ++i) {
+    ev.ts += kSecond;
+    EXPECT_TRUE(h.Feed(ev).empty()) << "failure " << i + 1;
+  }
+  ev.ts += kSecond;
+  auto s = h.Feed(ev);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].rule, "five-failures");
+  EXPECT_EQ(s[0].subject.type, KeyKind::kIp);
+  EXPECT_EQ(s[0].subject.value, "198.51.100.7");
+  EXPECT_EQ(s[0].reasons[0],
+            "count(result=failure) = 5 >= 5 within 160s for ip 198.51.100.7");
+}
+
+TEST(RuleWindowsTest, WindowEdgesOnEventTime) {
+  // Four failures at t (a bucket boundary), the fifth at t + w - 1 ms fires; at t + w it
+  // does not, because the first four have left the window.
+  const EventTimeMs t = 1762077600000;
+  for (const auto& [fifth, fires] : std::vector<std::pair<EventTimeMs, bool>>{
+           {t, true}, {t + 160 * kSecond - 1, true}, {t + 160 * kSecond, false}}) {
+    Harness h(kCountRule);
+    Ev ev;
+    ev.ts = t;
+    for (int i = 0; i < 4; ++i) h.Feed(ev);
+    ev.ts = fifth;
+    EXPECT_EQ(!h.Feed(ev).empty(), fires) << "fifth failure at t + " << fifth - t << " ms";
+  }
+}
+
+TEST(RuleWindowsTest, SuccessesDoNotCountAndOtherKeysAreSeparate) {
+  Harness h(kCountRule);
+  Ev ev;
+  for (int i = 0; i < 4; ++i) h.Feed(ev);
+  ev.success = true;
+  EXPECT_TRUE(h.Feed(ev).empty());
+  ev.success = false;
+  ev.ip = "198.51.100.8";
+  EXPECT_TRUE(h.Feed(ev).empty()) << "another address has its own window";
+}
+
+TEST(RuleWindowsTest, DoesNotRefireWhileTheDecisionStands) {
+  Harness h(kCountRule);
+  Ev ev;
+  int fired = 0;
+  for (int i = 0; i < 20; ++i) {
+    ev.ts += 100;  // 2 s in all: within the 10 s TTL
+    fired += !h.Feed(ev).empty();
+  }
+  EXPECT_EQ(fired, 1);
+  ev.ts += 10 * kSecond;  // the TTL has run out and the attack goes on
+  EXPECT_EQ(h.Feed(ev).size(), 1u);
+}
+
+constexpr char kSprayRule[] = R"(
+- rule: spray
+  key: ip
+  window: 1h
+  when:
+    - distinct: account
+      where: {result: failure}
+      at_least: 10
+    - ratio: {result: failure}
+      min_events: 10
+      at_least: 0.7
+    - distinct: account
+      where: {result: success}
+      at_most: 3
+  then:
+    - {action: block, ttl: 6h}
+)";
+
+TEST(RuleWindowsTest, SprayingAddressFires) {
+  Harness h(kSprayRule);
+  Ev ev;
+  std::vector<Signal> last;
+  for (int i = 0; i < 10; ++i) {
+    ev.account = "user" + std::to_string(i) + "@mail.example";
+    ev.ts += kMinute;
+    last = h.Feed(ev);
+  }
+  ASSERT_EQ(last.size(), 1u);
+}
+
+TEST(RuleWindowsTest, NatWithManyRealUsersAndTyposDoesNotFire) {
+  // An office NAT: 200 users log in successfully each morning, 30 of them mistype once first.
+  Harness h(kSprayRule);
+  Ev ev;
+  ev.ip = "192.0.2.10";
+  int signals = 0;
+  for (int i = 0; i < 200; ++i) {
+    ev.account = "staff" + std::to_string(i) + "@corp.example";
+    ev.ts += 15 * kSecond;
+    if (i % 7 == 0) {
+      ev.success = false;
+      signals += static_cast<int>(h.Feed(ev).size());
+    }
+    ev.success = true;
+    signals += static_cast<int>(h.Feed(ev).size());
+  }
+  EXPECT_EQ(signals, 0);
+}
+
+TEST(RuleWindowsTest, ShippedRulesDoNotFlagACgnatAddressWithStaleClients) {
+  // A mobile carrier's CGNAT address for 3 hours: 300 subscribers whose mail apps poll every
+  // 5 minutes at random moments, and 12 phones among them retrying a stale password.
+  RuleLoadResult loaded = LoadRules({std::string(AUTHWATCH_SOURCE_DIR) + "/rules"});
+  ASSERT_NE(loaded.rules, nullptr);
+  DetectionEngine engine(loaded.rules);
+  struct Login {
+    EventTimeMs ts;
+    int user;
+  };
+  std::vector<Login> logins;
+  uint64_t rng = 42;
+  auto next = [&rng](uint64_t n) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (rng >> 33) % n;
+  };
+  const EventTimeMs start = Ev{}.ts;
+  for (int u = 0; u < 312; ++u) {
+    const EventTimeMs phase = static_cast<EventTimeMs>(next(5 * kMinute));
+    for (EventTimeMs t = start + phase; t < start + 3 * kHour; t += 5 * kMinute) logins.push_back({t, u});
+  }
+  std::sort(logins.begin(), logins.end(), [](const Login& a, const Login& b) { return a.ts < b.ts; });
+  Ev ev;
+  ev.ip = "100.64.12.34";
+  ev.asn = 21928;
+  ev.country = "US";
+  EventContext ctx;
+  std::vector<Signal> out;
+  for (const Login& l : logins) {
+    ev.ts = l.ts;
+    ev.account = "sub" + std::to_string(l.user) + "@mail.example";
+    ev.success = l.user >= 12;  // users 0..11 have the stale password
+    EnrichedEvent e = ev.Build();
+    engine.Process(e, &ctx, &out);
+  }
+  for (const auto& s : out) {
+    EXPECT_NE(s.subject.type, KeyKind::kIp) << s.rule << " flagged the shared address: " << s.reasons[0];
+    EXPECT_NE(s.subject.type, KeyKind::kPrefix) << s.rule;
+    EXPECT_NE(s.subject.type, KeyKind::kAsn) << s.rule;
+  }
+}
+
+TEST(RuleWindowsTest, StateExpiresByEventTime) {
+  Harness h(kCountRule);
+  Ev ev;
+  for (int i = 0; i < 100; ++i) {
+    ev.ip = "203.0.113." + std::to_string(i);
+    h.Feed(ev);
+  }
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 100u);
+  ev.ts += 3 * 160 * kSecond;  // three windows later: both generations rotated out
+  ev.ip = "203.0.113.200";
+  h.Feed(ev);
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 1u);
+}
+
+TEST(RuleWindowsTest, StateSurvivesReloadOfAnUnchangedRule) {
+  auto rules = Rules(kCountRule);
+  DetectionEngine engine(rules);
+  Ev ev;
+  EventContext ctx;
+  std::vector<Signal> out;
+  for (int i = 0; i < 4; ++i) {
+    EnrichedEvent e = ev.Build();
+    engine.Process(e, &ctx, &out);
+  }
+  engine.SetRules(Rules(std::string(kCountRule) + "\n- list: extra\n  type: asn\n  items: [1]\n"));
+  EnrichedEvent e = ev.Build();
+  engine.Process(e, &ctx, &out);
+  EXPECT_EQ(out.size(), 1u) << "the four earlier failures were kept across the reload";
+}
+
+TEST(RuleWindowsTest, GuardOnlyConditionsDoNotCreateState) {
+  Harness h(kSprayRule);
+  Ev ev;
+  ev.success = true;
+  for (int i = 0; i < 50; ++i) {
+    ev.ip = "198.51.100." + std::to_string(i);
+    h.Feed(ev);
+  }
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 0u);
+}
+
+}  // namespace
+}  // namespace authwatch
