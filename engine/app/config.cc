@@ -196,6 +196,10 @@ absl::StatusOr<int64_t> ParseDurationMs(std::string_view text) {
   else if (unit == "h") scale = 3600e3;
   else if (unit == "d") scale = 86400e3;
   else return absl::InvalidArgumentError(Cat("'", text, "': unknown unit '", unit, "' (ms, s, m, h, d)"));
+  // Converting a double beyond int64_t's range is undefined behaviour (in practice INT64_MIN).
+  if (value * scale >= 9223372036854775808.0) {
+    return absl::InvalidArgumentError(Cat("'", text, "' is too long a duration"));
+  }
   return static_cast<int64_t>(value * scale);
 }
 

@@ -16,7 +16,10 @@ constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   // inet_pton needs a NUL-terminated string; addresses are short.
   char buf[INET6_ADDRSTRLEN + 1];
-  if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+  // An embedded NUL would end the C string early: "1.2.3.4\0junk" must not parse as 1.2.3.4.
+  if (text.empty() || text.size() >= sizeof(buf) || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
   IpAddress ip;

@@ -12,11 +12,7 @@ uint16_t DayOf(EventTimeMs t) {
   return static_cast<uint16_t>(std::clamp<int64_t>((t - kEpoch2000Ms) / kDayMs, 0, UINT16_MAX));
 }
 
-uint32_t CountryId(const GeoRecord* g) {
-  if (g == nullptr || g->country_iso.size() != 2) return 0;
-  return (uint32_t{static_cast<unsigned char>(g->country_iso[0])} << 8) |
-         static_cast<unsigned char>(g->country_iso[1]);
-}
+uint32_t CountryId(const GeoRecord* g) { return g == nullptr ? 0 : PackCountry(g->country_iso); }
 
 uint32_t NetworkId(const EventContext& ctx) {
   const uint32_t id = static_cast<uint32_t>(ctx.key(KeyKind::kPrefix) >> 32);
@@ -54,6 +50,11 @@ void Remember(std::array<AccountProfile::Slot, 3>* slots, uint32_t id, uint16_t 
 
 }  // namespace
 
+uint16_t PackCountry(const std::string& iso) {
+  if (iso.size() != 2) return 0;
+  return static_cast<uint16_t>((static_cast<unsigned char>(iso[0]) << 8) | static_cast<unsigned char>(iso[1]));
+}
+
 bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
   const EventTimeMs t = ctx->ts();
   if (origin_ms_ == 0 || t < origin_ms_) origin_ms_ = t;
@@ -83,6 +84,7 @@ bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
   previous->lon = p.last_lon;
   previous->accuracy_km = p.last_accuracy_km;
   previous->asn = p.last_asn;
+  previous->country = p.last_country;
   return true;
 }
 
@@ -112,6 +114,7 @@ void AccountProfiles::Learn(const EventContext& ctx) {
       p.last_accuracy_km = static_cast<uint16_t>(std::min<uint32_t>(geo->accuracy_radius_km, UINT16_MAX));
     }
     p.last_asn = geo ? geo->asn : 0;
+    p.last_country = static_cast<uint16_t>(CountryId(geo));
   }
 }
 

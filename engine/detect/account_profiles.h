@@ -34,6 +34,7 @@ struct AccountProfile {
   uint16_t last_accuracy_km = 0;
   uint16_t successes = 0;  // saturating
   uint32_t last_asn = 0;
+  uint16_t last_country = 0;  // two ASCII letters packed, 0 unknown
   bool last_has_location = false;
   std::array<Slot, 3> countries{};
   std::array<Slot, 3> asns{};
@@ -46,7 +47,11 @@ struct PreviousLogin {
   float lat = 0, lon = 0;
   uint16_t accuracy_km = 0;
   uint32_t asn = 0;
+  uint16_t country = 0;  // packed like AccountProfile::last_country
 };
+
+// Packs an ISO country code into 16 bits (0 when absent).
+uint16_t PackCountry(const std::string& iso);
 
 class AccountProfiles {
  public:

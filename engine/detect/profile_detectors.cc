@@ -46,6 +46,11 @@ void ProfileDetectors::Travel(const ImpossibleTravelParams& p, const EventContex
   const int64_t gap_ms = e.event.ts_ms - prev.ts_ms;
   if (gap_ms < 0 || gap_ms > p.max_gap_ms) return;  // late event, or long enough for any trip
   if (p.ignore_same_asn && g->asn != 0 && g->asn == prev.asn) return;
+  if (p.ignore_same_country && prev.country != 0 && PackCountry(g->country_iso) == prev.country) return;
+  if (p.ignore_asns >= 0) {
+    const auto& ignored = rules_->lists[static_cast<size_t>(p.ignore_asns)].asns;
+    if (ignored.contains(g->asn) || ignored.contains(prev.asn)) return;
+  }
   const double distance = DistanceKm(prev.lat, prev.lon, g->latitude, g->longitude);
   // Each location is only known within its accuracy radius: the traveller may have moved
   // from the near edge of one circle to the near edge of the other.

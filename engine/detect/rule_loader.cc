@@ -572,7 +572,8 @@ void Compiler::CompileDetector(const YAML::Node& entry) {
     p.name = name;
     p.origin = origin;
     Fields(entry, {"detector", "type", "description", "filter", "then", "severity", "mode", "enabled",
-                   "max_speed_kmh", "min_distance_km", "default_accuracy_km", "ignore_same_asn", "max_gap"},
+                   "max_speed_kmh", "min_distance_km", "default_accuracy_km", "ignore_same_asn",
+                   "ignore_same_country", "ignore_asns", "max_gap"},
            [&](const std::string& k, const YAML::Node& v) {
              double d;
              if (k == "filter") ok &= CompileFilter(v, &p.filter);
@@ -586,6 +587,14 @@ void Compiler::CompileDetector(const YAML::Node& entry) {
                if (Number(v, k, 0, 5000, &d)) p.default_accuracy_km = static_cast<uint32_t>(d); else ok = false;
              }
              else if (k == "ignore_same_asn") ok &= Bool(v, k, &p.ignore_same_asn);
+             else if (k == "ignore_same_country") ok &= Bool(v, k, &p.ignore_same_country);
+             else if (k == "ignore_asns") {
+               if (Scalar(v, k, &p.ignore_asns_list)) {
+                 pending_lists_.push_back({p.ignore_asns_list, v.Mark(), entry_, FilterField::kAsn});
+               } else {
+                 ok = false;
+               }
+             }
              else if (k == "max_gap") ok &= Duration(v, k, &p.max_gap_ms);
            });
     if (ok && enabled) out_->travel.push_back(std::move(p));
@@ -751,7 +760,10 @@ RuleLoadResult CompileRules(const std::vector<RuleSource>& sources) {
       ResolveFilterLists(*set, &w.of);
     }
   }
-  for (auto& t : set->travel) ResolveFilterLists(*set, &t.filter);
+  for (auto& t : set->travel) {
+    ResolveFilterLists(*set, &t.filter);
+    if (!t.ignore_asns_list.empty()) t.ignore_asns = set->FindList(t.ignore_asns_list);
+  }
   for (auto& n : set->novelty) ResolveFilterLists(*set, &n.filter);
   for (size_t i = 0; i < set->lists.size(); ++i) {
     if (!used[i]) {

@@ -9,7 +9,8 @@
 //       mode: enforce | monitor       enabled: BOOL              description: TEXT
 //   - detector: NAME                  type: impossible_travel | new_country | new_asn | new_network
 //       filter: FILTER  then: [CONSEQUENCE...]  (+ impossible_travel: max_speed_kmh,
-//       min_distance_km, default_accuracy_km, ignore_same_asn, max_gap)
+//       min_distance_km, default_accuracy_km, ignore_same_asn, ignore_same_country,
+//       ignore_asns: LIST, max_gap)
 //   - profile: {established_after: N, horizon: DURATION, warmup: DURATION, new_account: DURATION}
 //   - policy:  {escalation_factor: X, max_ttl: DURATION, offence_memory: DURATION, allow: [LIST...]}
 //

@@ -109,6 +109,13 @@ struct ImpossibleTravelParams {
   double min_distance_km = 500;    // below this, geolocation error and commuting dominate
   uint32_t default_accuracy_km = 100;  // when the database gives no radius (DB-IP Lite)
   bool ignore_same_asn = true;     // one network's addresses are often geolocated far apart
+  // National carriers' address pools geolocate to arbitrary cities of their country: a hop
+  // between two networks of one country in minutes is, far more often, that noise.
+  bool ignore_same_country = true;
+  // An ASN list (by name) whose addresses say nothing about where the user is: VPN exits and
+  // hosting. A login from them at either end is not compared.
+  std::string ignore_asns_list;
+  int ignore_asns = -1;
   int64_t max_gap_ms = 86400000LL * 2;  // after two days any trip is possible
   Filter filter;                   // which successful logins are compared
   std::vector<Consequence> then;

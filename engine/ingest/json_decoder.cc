@@ -14,13 +14,15 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// Looks up a JSON pointer; an empty pointer or a JSON null means "absent".
+// Looks up a JSON pointer; an empty pointer, a JSON null or an empty string means "absent"
+// (RejectReason::kMissingField: "absent or empty", as in the protobuf decoder, where proto3
+// cannot tell the two apart).
 bool Find(const element& root, const std::string& pointer, element* out) {
   if (pointer.empty()) return false;
   auto r = root.at_pointer(pointer);
   if (r.error()) return false;
   *out = r.value_unsafe();
-  return !out->is_null();
+  return !out->is_null() && !(out->is_string() && out->get_string().value_unsafe().empty());
 }
 
 DecodeOutcome Reject(Rejection* rej, RejectReason reason, std::string detail) {
