@@ -17,7 +17,7 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev
   libmaxmind-db-writer-perl libtext-csv-perl
   maven openjdk-17-jre-headless nodejs npm
-  prometheus
+  prometheus python3-confluent-kafka
 )
 missing=()
 for p in "${packages[@]}"; do

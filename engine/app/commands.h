@@ -10,5 +10,6 @@ namespace authwatch {
 int RunReplay(const std::vector<std::string>& args);
 int RunCheck(const std::vector<std::string>& args);
 int RunExplain(const std::vector<std::string>& args);
+int RunService(const std::vector<std::string>& args);
 
 }  // namespace authwatch

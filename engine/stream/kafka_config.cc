@@ -1,0 +1,92 @@
+#include "stream/kafka_config.h"
+
+#include <vector>
+
+#include "core/strings.h"
+
+namespace authwatch {
+namespace {
+
+absl::Status Set(RdKafka::Conf* conf, const std::string& name, const std::string& value) {
+  std::string err;
+  if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError(
+        Cat("kafka.properties: ", name, "=", IsSecretProperty(name) ? "*****" : value, ": ", err));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsSecretProperty(const std::string& name) {
+  for (const char* word : {"password", "secret", "key", "token", "credential", "sasl.oauthbearer.config",
+                           "sasl.jaas"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string RedactedProperties(const std::map<std::string, std::string>& properties) {
+  std::string out;
+  for (const auto& [k, v] : properties) {
+    Append(&out, out.empty() ? "" : ", ", k, "=", IsSecretProperty(k) ? "*****" : v);
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
+    const std::map<std::string, std::string>& user, KafkaRole role, const std::string& group_id) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  // Defaults the user may override.
+  std::map<std::string, std::string> props = {{"client.id", "authwatch"}, {"log.connection.close", "false"}};
+  if (role == KafkaRole::kConsumer) {
+    props["group.id"] = group_id;
+    props["auto.offset.reset"] = "earliest";  // a new group reads what is there: nothing lost
+    props["partition.assignment.strategy"] = "cooperative-sticky";
+    props["enable.auto.commit"] = "true";     // commits the offsets we store, every 5 s
+  } else {
+    props["linger.ms"] = "1";  // decisions are few and urgent: a gateway waits on them
+  }
+  for (const auto& [k, v] : user) {
+    // Role-specific properties are skipped on the other client instead of warned about.
+    static const std::vector<std::string> kConsumerOnly = {"group.id", "group.instance.id", "auto.offset.reset",
+                                          "partition.assignment.strategy", "enable.auto.commit",
+                                          "auto.commit.interval.ms", "session.timeout.ms",
+                                          "max.poll.interval.ms", "fetch.min.bytes", "fetch.wait.max.ms",
+                                          "enable.auto.offset.store", "isolation.level"};
+    static const std::vector<std::string> kProducerOnly = {"linger.ms", "acks", "enable.idempotence", "compression.type",
+                                          "message.timeout.ms", "batch.size", "queue.buffering.max.ms",
+                                          "queue.buffering.max.messages", "retries", "transactional.id"};
+    bool skip = false;
+    for (const auto& p : role == KafkaRole::kConsumer ? kProducerOnly : kConsumerOnly) skip |= k == p;
+    if (!skip) props[k] = v;
+  }
+  // Required by the at-least-once guarantee (README "Delivery guarantee").
+  if (role == KafkaRole::kConsumer) {
+    if (user.contains("enable.auto.offset.store") && user.at("enable.auto.offset.store") != "false") {
+      return absl::InvalidArgumentError(
+          "kafka.properties: enable.auto.offset.store must stay false: authwatch stores an offset "
+          "only after the decisions it caused are acknowledged");
+    }
+    props["enable.auto.offset.store"] = "false";
+  } else {
+    for (const char* k : {"enable.idempotence", "acks"}) {
+      if (user.contains(k) && user.at(k) != (std::string(k) == "acks" ? "all" : "true") &&
+          !(std::string(k) == "acks" && user.at(k) == "-1")) {
+        return absl::InvalidArgumentError(
+            Cat("kafka.properties: ", k, " must stay ", std::string(k) == "acks" ? "all" : "true",
+                ": decisions must not be lost or duplicated by producer retries"));
+      }
+    }
+    props["enable.idempotence"] = "true";
+    props["acks"] = "all";
+    // Never give up on a decision while the broker is away; the consumer waits with it.
+    if (!user.contains("message.timeout.ms")) props["message.timeout.ms"] = "0";
+  }
+  for (const auto& [k, v] : props) {
+    if (auto s = Set(conf.get(), k, v); !s.ok()) return s;
+  }
+  return conf;
+}
+
+}  // namespace authwatch

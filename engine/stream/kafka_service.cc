@@ -1,0 +1,409 @@
+#include "stream/kafka_service.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "app/startup.h"
+#include "core/strings.h"
+#include "emit/decision_json.h"
+#include "librdkafka/rdkafka.h"
+#include "stream/kafka_config.h"
+
+namespace authwatch {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Log(const std::string& line) {
+  const auto now = std::chrono::system_clock::now();
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::fprintf(stderr, "%s authwatch run: %s\n", FormatRfc3339(ms).c_str(), line.c_str());
+}
+
+// Identifies the input message a produced record belongs to; owned by librdkafka until the
+// delivery report, then deleted there.
+struct DeliveryTag {
+  int64_t stream;  // topic index << 32 | partition
+  int64_t offset;
+};
+
+// Rule files under the configured paths with their modification times: a change in the list
+// or a time means the rules must be reloaded.
+std::vector<std::pair<std::string, int64_t>> RuleFileSignature(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    std::vector<std::string> files;
+    if (fs::is_directory(p, ec)) {
+      for (const auto& e : fs::directory_iterator(p, ec)) {
+        const auto ext = e.path().extension();
+        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path().string());
+      }
+    } else {
+      files.push_back(p);
+    }
+    for (const auto& f : files) {
+      struct stat st;
+      const int64_t m = stat(f.c_str(), &st) == 0
+                            ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec
+                            : -1;
+      out.emplace_back(f, m);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+// Produces decisions and dead letters for the message being processed.
+class KafkaService::Output final : public OutputSink, public DeadLetterSink {
+ public:
+  Output(KafkaService* service) : s_(service) {}
+  void SetCurrent(int64_t stream, int64_t offset) {
+    stream_ = stream;
+    offset_ = offset;
+  }
+  void Decision(const authwatch::Decision& d) override {
+    buffer_.clear();
+    AppendDecisionJson(d, &buffer_);
+    Produce(s_->decisions_topic_.get(), d.subject.value, buffer_, nullptr);
+    ++s_->stats_.produced_decisions;
+  }
+  void Enriched(const EnrichedEvent&) override {}
+  void Write(const DeadLetter& letter) override {
+    // The C API: its header calls copy keys and values explicitly, and the message takes the
+    // header list on success.
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
+    const std::string_view reason = RejectReasonName(letter.rejection->reason);
+    rd_kafka_header_add(headers, "authwatch.reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
+    rd_kafka_header_add(headers, "authwatch.detail", -1, letter.rejection->detail.data(),
+                        static_cast<ssize_t>(letter.rejection->detail.size()));
+    rd_kafka_header_add(headers, "authwatch.source", -1, letter.source.data(),
+                        static_cast<ssize_t>(letter.source.size()));
+    ProduceRaw(letter.raw, headers);
+    ++s_->stats_.produced_dead_letters;
+  }
+
+ private:
+  void Produce(RdKafka::Topic* topic, const std::string& key, const std::string& value, void*) {
+    auto* tag = new DeliveryTag{stream_, offset_};
+    s_->tracker_.AddPending(stream_, offset_);
+    for (;;) {
+      const RdKafka::ErrorCode err = s_->producer_->produce(
+          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+          const_cast<char*>(value.data()), value.size(), &key, tag);
+      if (err == RdKafka::ERR_NO_ERROR) return;
+      if (err == RdKafka::ERR__QUEUE_FULL) {
+        s_->producer_->poll(50);  // backpressure: wait for deliveries
+        continue;
+      }
+      Fail(tag, Cat("cannot produce to ", topic->name(), ": ", RdKafka::err2str(err)));
+      return;
+    }
+  }
+  void ProduceRaw(std::string_view value, rd_kafka_headers_t* headers) {
+    auto* tag = new DeliveryTag{stream_, offset_};
+    s_->tracker_.AddPending(stream_, offset_);
+    for (;;) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          s_->producer_->c_ptr(), RD_KAFKA_V_RKT(s_->dead_letter_topic_->c_ptr()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns the headers now
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        s_->producer_->poll(50);
+        continue;
+      }
+      rd_kafka_headers_destroy(headers);
+      Fail(tag, Cat("cannot produce to ", s_->dead_letter_topic_->name(), ": ", rd_kafka_err2str(err)));
+      return;
+    }
+  }
+  void Fail(DeliveryTag* tag, const std::string& why) {
+    // The record is not delivered: its input offset must never be committed. Stop with an
+    // error; a restart re-reads from the last commit.
+    delete tag;
+    ++s_->stats_.delivery_failures;
+    if (s_->fatal_error_.empty()) s_->fatal_error_ = why;
+    s_->Stop();
+  }
+
+  KafkaService* s_;
+  int64_t stream_ = -1;
+  int64_t offset_ = -1;
+  std::string buffer_;
+};
+
+class KafkaService::Callbacks final : public RdKafka::EventCb,
+                                      public RdKafka::DeliveryReportCb,
+                                      public RdKafka::RebalanceCb {
+ public:
+  explicit Callbacks(KafkaService* s) : s_(s) {}
+
+  void event_cb(RdKafka::Event& e) override {
+    switch (e.type()) {
+      case RdKafka::Event::EVENT_ERROR:
+        if (e.fatal()) {
+          s_->fatal_error_ = Cat("fatal Kafka error: ", RdKafka::err2str(e.err()), ": ", e.str());
+          s_->Stop();
+        }
+        ++s_->stats_.broker_errors;
+        RateLimited(Cat("Kafka: ", RdKafka::err2str(e.err()), ": ", e.str(),
+                        e.err() == RdKafka::ERR__ALL_BROKERS_DOWN || e.err() == RdKafka::ERR__TRANSPORT
+                            ? " (retrying)"
+                            : ""));
+        break;
+      case RdKafka::Event::EVENT_LOG:
+        if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) RateLimited(Cat("Kafka: ", e.fac(), ": ", e.str()));
+        break;
+      default:
+        break;
+    }
+  }
+
+  void dr_cb(RdKafka::Message& m) override {
+    auto* tag = static_cast<DeliveryTag*>(m.msg_opaque());
+    if (tag == nullptr) return;
+    if (m.err() != RdKafka::ERR_NO_ERROR) {
+      ++s_->stats_.delivery_failures;
+      if (s_->fatal_error_.empty()) {
+        s_->fatal_error_ = Cat("delivery to ", m.topic_name(), " failed: ", m.errstr());
+      }
+      s_->Stop();  // its input offset stays uncommitted: re-read after restart
+    } else {
+      s_->tracker_.Ack(tag->stream, tag->offset);
+    }
+    delete tag;
+  }
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    ++s_->stats_.rebalances;
+    const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      Log(Cat("assigned ", partitions.size(), " partition(s)"));
+      if (cooperative) {
+        if (RdKafka::Error* e = consumer->incremental_assign(partitions)) {
+          Log(Cat("incremental assign failed: ", e->str()));
+          delete e;
+        }
+      } else {
+        consumer->assign(partitions);
+      }
+      return;
+    }
+    Log(Cat("revoked ", partitions.size(), " partition(s)", err == RdKafka::ERR__REVOKE_PARTITIONS ? "" : " (lost)"));
+    s_->OnRevoke(partitions);
+    if (cooperative) {
+      if (RdKafka::Error* e = consumer->incremental_unassign(partitions)) {
+        Log(Cat("incremental unassign failed: ", e->str()));
+        delete e;
+      }
+    } else {
+      consumer->unassign();
+    }
+  }
+
+ private:
+  // At most one line per message text every 10 s: a broker that is down for an hour must not
+  // write a gigabyte of logs.
+  void RateLimited(const std::string& line) {
+    const int64_t now = NowMs();
+    auto& last = last_logged_[line];
+    if (now - last >= 10000) {
+      last = now;
+      Log(line);
+    }
+  }
+
+  KafkaService* s_;
+  absl::flat_hash_map<std::string, int64_t> last_logged_;
+};
+
+KafkaService::KafkaService(const AppConfig& config) : config_(config) {}
+
+KafkaService::~KafkaService() {
+  // Destroy in dependency order: the consumer (closed in Run), then the producer.
+  consumer_.reset();
+  decisions_topic_.reset();
+  dead_letter_topic_.reset();
+  producer_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConfig& config) {
+  if (config.kafka.input_topics.empty()) {
+    return absl::InvalidArgumentError(Cat(config.path, ": kafka.input_topics names no topic"));
+  }
+  std::unique_ptr<KafkaService> s(new KafkaService(config));
+  auto databases = StepOpenGeoDatabases(config);
+  if (!databases.ok()) return databases.status();
+  auto rules = StepLoadRules(config);
+  if (!rules.ok()) return rules.status();
+  s->rule_file_mtimes_ = RuleFileSignature(config.rule_paths);
+  s->enricher_ = std::make_unique<GeoEnricher>(*databases, config.geoip);
+  s->callbacks_ = std::make_unique<Callbacks>(s.get());
+  s->output_ = std::make_unique<Output>(s.get());
+
+  std::string err;
+  auto pconf = MakeKafkaConf(config.kafka.properties, KafkaRole::kProducer, config.kafka.group_id);
+  if (!pconf.ok()) return pconf.status();
+  (*pconf)->set("event_cb", static_cast<RdKafka::EventCb*>(s->callbacks_.get()), err);
+  (*pconf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(s->callbacks_.get()), err);
+  s->producer_.reset(RdKafka::Producer::create(pconf->get(), err));
+  if (!s->producer_) return absl::InvalidArgumentError(Cat("Kafka producer: ", err));
+  s->decisions_topic_.reset(RdKafka::Topic::create(s->producer_.get(), config.kafka.decisions_topic, nullptr, err));
+  if (!s->decisions_topic_) return absl::InvalidArgumentError(Cat("decisions topic: ", err));
+  s->dead_letter_topic_.reset(RdKafka::Topic::create(s->producer_.get(), config.kafka.dead_letter_topic, nullptr, err));
+  if (!s->dead_letter_topic_) return absl::InvalidArgumentError(Cat("dead-letter topic: ", err));
+
+  auto cconf = MakeKafkaConf(config.kafka.properties, KafkaRole::kConsumer, config.kafka.group_id);
+  if (!cconf.ok()) return cconf.status();
+  (*cconf)->set("event_cb", static_cast<RdKafka::EventCb*>(s->callbacks_.get()), err);
+  (*cconf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(s->callbacks_.get()), err);
+  s->consumer_.reset(RdKafka::KafkaConsumer::create(cconf->get(), err));
+  if (!s->consumer_) return absl::InvalidArgumentError(Cat("Kafka consumer: ", err));
+
+  s->pipeline_ = std::make_unique<Pipeline>(MakeDecoder(config, config.input.format), s->enricher_.get(), *rules,
+                                            config.input.late_allowance_ms, EmitMode::kDecisions,
+                                            s->output_.get(), s->output_.get());
+  Log(Cat("kafka: ", RedactedProperties(config.kafka.properties)));
+  return s;
+}
+
+int64_t KafkaService::StreamId(const std::string& topic, int32_t partition) const {
+  const auto& topics = config_.kafka.input_topics;
+  const int64_t index = std::find(topics.begin(), topics.end(), topic) - topics.begin();
+  return (index << 32) | static_cast<uint32_t>(partition);
+}
+
+void KafkaService::Process(RdKafka::Message& m) {
+  ++stats_.consumed;
+  const std::string topic = m.topic_name();  // by value: keep it alive for `pos`
+  const int64_t stream = StreamId(topic, m.partition());
+  const int64_t offset = m.offset();
+  tracker_.Begin(stream, offset);
+  output_->SetCurrent(stream, offset);
+  SourcePosition pos;
+  pos.name = topic;
+  pos.partition = m.partition();
+  pos.offset = offset;
+  pipeline_->Process(std::string_view(static_cast<const char*>(m.payload()), m.len()), pos);
+  tracker_.Finish(stream, offset);
+}
+
+void KafkaService::StoreOffsets() {
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (const auto& [stream, offset] : tracker_.TakeCommittable()) {
+    const auto& topic = config_.kafka.input_topics[static_cast<size_t>(stream >> 32)];
+    offsets.push_back(RdKafka::TopicPartition::create(topic, static_cast<int32_t>(stream & 0xffffffff), offset));
+  }
+  if (offsets.empty()) return;
+  consumer_->offsets_store(offsets);  // partitions not assigned any more are refused: harmless
+  RdKafka::TopicPartition::destroy(offsets);
+}
+
+bool KafkaService::Drain(int64_t partition, int timeout_ms) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  while (tracker_.Incomplete(partition) > 0 && NowMs() < deadline) producer_->poll(10);
+  return tracker_.Incomplete(partition) == 0;
+}
+
+void KafkaService::OnRevoke(const std::vector<RdKafka::TopicPartition*>& partitions) {
+  for (const auto* tp : partitions) {
+    if (!Drain(StreamId(tp->topic(), tp->partition()), 10000)) {
+      Log(Cat(tp->topic(), "/", tp->partition(), ": deliveries still pending at revoke; its offset is not advanced"));
+    }
+  }
+  StoreOffsets();  // committed by librdkafka as the partitions are unassigned
+  for (const auto* tp : partitions) tracker_.Forget(StreamId(tp->topic(), tp->partition()));
+}
+
+void KafkaService::MaybeReload(bool forced) {
+  const int64_t now = NowMs();
+  if (!forced && now - last_reload_check_ms_ < config_.geoip_reload_check_ms) return;
+  last_reload_check_ms_ = now;
+  auto signature = RuleFileSignature(config_.rule_paths);
+  if (forced || signature != rule_file_mtimes_) {
+    rule_file_mtimes_ = signature;
+    auto rules = StepLoadRules(config_);
+    if (rules.ok()) {
+      pipeline_->SetRules(*rules);
+      Log(Cat("rules reloaded: version ", (*rules)->version, ", ", (*rules)->rules.size(), " rules"));
+    } else {
+      Log(Cat("rules NOT reloaded, keeping the previous rules: ", FromAbsl(rules.status().message())));
+    }
+  }
+  if (forced || enricher_->databases()->ChangedOnDisk()) {
+    auto databases = StepOpenGeoDatabases(config_);
+    if (databases.ok()) {
+      enricher_->SetDatabases(*databases);
+      Log("GeoIP databases reloaded");
+    } else {
+      Log(Cat("GeoIP databases NOT reloaded, keeping the open ones: ", FromAbsl(databases.status().message())));
+    }
+  }
+}
+
+absl::Status KafkaService::Run() {
+  if (RdKafka::ErrorCode err = consumer_->subscribe(config_.kafka.input_topics); err != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(Cat("subscribe: ", RdKafka::err2str(err)));
+  }
+  Log(Cat("consuming ", config_.kafka.input_topics.front(), config_.kafka.input_topics.size() > 1 ? " and more" : "",
+          " as group ", config_.kafka.group_id, "; decisions to ", config_.kafka.decisions_topic,
+          ", dead letters to ", config_.kafka.dead_letter_topic));
+  int64_t last_store = NowMs();
+  while (!stop_.load()) {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+    switch (m->err()) {
+      case RdKafka::ERR_NO_ERROR:
+        Process(*m);
+        break;
+      case RdKafka::ERR__TIMED_OUT:
+      case RdKafka::ERR__PARTITION_EOF:
+        break;
+      default:
+        ++stats_.broker_errors;
+        if (m->err() == RdKafka::ERR__FATAL) {
+          fatal_error_ = Cat("fatal consumer error: ", m->errstr());
+          stop_.store(true);
+        }
+        break;
+    }
+    producer_->poll(0);
+    const int64_t now = NowMs();
+    if (now - last_store >= 100) {
+      StoreOffsets();
+      last_store = now;
+    }
+    MaybeReload(reload_.exchange(false));
+  }
+  // Graceful shutdown: finish in-flight deliveries, store and commit, leave the group.
+  Log("stopping: flushing decisions and committing offsets");
+  if (fatal_error_.empty() && !Drain(-1, 15000)) Log("some deliveries were not acknowledged in 15 s; their offsets stay uncommitted");
+  producer_->flush(5000);
+  StoreOffsets();
+  if (fatal_error_.empty()) {
+    if (RdKafka::ErrorCode err = consumer_->commitSync(); err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET) {
+      Log(Cat("final commit: ", RdKafka::err2str(err)));
+    }
+  }
+  consumer_->close();
+  producer_->flush(5000);
+  const auto& c = pipeline_->counters();
+  Log(Cat("stopped: ", stats_.consumed, " consumed, ", c.rejected_total(), " rejected, ",
+          stats_.produced_decisions, " decisions, ", stats_.produced_dead_letters, " dead letters"));
+  if (!fatal_error_.empty()) return absl::InternalError(fatal_error_);
+  return absl::OkStatus();
+}
+
+}  // namespace authwatch

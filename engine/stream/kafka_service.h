@@ -1,0 +1,81 @@
+// KafkaService: `authwatch run`. A consumer-group member on the input topics feeding the same
+// Pipeline as replay; decisions to the decisions topic (keyed by subject), rejected records to
+// the dead-letter topic (reason in headers, original bytes as the value).
+//
+// Delivery guarantee: at least once. An input offset is stored for commit only when the
+// message is processed and every record it caused is acknowledged by the broker (acks=all,
+// idempotent producer, no delivery timeout). A crash re-reads from the last commit: a message
+// may be processed twice, never skipped. Decision ids are derived from the triggering event,
+// so a consumer can drop the repeats.
+//
+// Threading: one thread runs the consume loop and serves librdkafka's callbacks (poll()).
+// Stop() may be called from a signal handler's flag check or another thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "app/config.h"
+#include "app/pipeline.h"
+#include "librdkafka/rdkafkacpp.h"
+#include "stream/offset_tracker.h"
+
+namespace authwatch {
+
+struct KafkaServiceStats {
+  uint64_t consumed = 0;
+  uint64_t produced_decisions = 0;
+  uint64_t produced_dead_letters = 0;
+  uint64_t delivery_failures = 0;
+  uint64_t broker_errors = 0;
+  uint64_t rebalances = 0;
+};
+
+class KafkaService {
+ public:
+  // Opens the databases and rules and connects; fails with a message naming the component.
+  static absl::StatusOr<std::unique_ptr<KafkaService>> Create(const AppConfig& config);
+  ~KafkaService();
+
+  // Runs until Stop() (or a fatal Kafka error); then finishes in-flight work, flushes, commits
+  // and closes. Returns OK after a clean stop.
+  absl::Status Run();
+  void Stop() { stop_.store(true); }
+  // Asks the loop to reload rules and databases at its next turn (SIGHUP).
+  void RequestReload() { reload_.store(true); }
+
+  const KafkaServiceStats& stats() const { return stats_; }
+
+ private:
+  class Callbacks;
+  class Output;
+  explicit KafkaService(const AppConfig& config);
+  void Process(RdKafka::Message& message);
+  void StoreOffsets();
+  void MaybeReload(bool forced);
+  // Waits (serving callbacks) until nothing is in flight for `partition` (-1: any), at most timeout.
+  bool Drain(int64_t stream, int timeout_ms);
+  int64_t StreamId(const std::string& topic, int32_t partition) const;
+  void OnRevoke(const std::vector<RdKafka::TopicPartition*>& partitions);
+
+  AppConfig config_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> reload_{false};
+  std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<RdKafka::Topic> decisions_topic_;
+  std::unique_ptr<RdKafka::Topic> dead_letter_topic_;
+  std::unique_ptr<GeoEnricher> enricher_;
+  std::unique_ptr<Output> output_;
+  std::unique_ptr<Pipeline> pipeline_;
+  OffsetTracker tracker_;
+  KafkaServiceStats stats_;
+  std::string fatal_error_;
+  std::vector<std::pair<std::string, int64_t>> rule_file_mtimes_;
+  int64_t last_reload_check_ms_ = 0;
+};
+
+}  // namespace authwatch

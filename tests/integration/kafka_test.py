@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""authwatch run against a real Kafka broker: decisions, dead letters, at-least-once offsets,
+graceful stop and resume, and recovery from a broker restart.
+
+Started by tests/integration/run.sh, which starts the broker and sets AUTHWATCH_IT_BOOTSTRAP."""
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+AW = os.path.join(ROOT, "build", "bin", "authwatch")
+BOOTSTRAP = os.environ.get("AUTHWATCH_IT_BOOTSTRAP", "127.0.0.1:19192")
+KAFKA_DIR = os.environ.get("AUTHWATCH_IT_KAFKA_DIR", os.path.join(ROOT, "var", "kafka", "it"))
+SAMPLE_GZ = os.path.join(ROOT, "deploy", "samples", "events.jsonl.gz")
+
+
+def kafka_sh(*args):
+    subprocess.run([os.path.join(ROOT, "deploy", "kafka", "kafka.sh"), *args, "--dir", KAFKA_DIR],
+                   check=True, capture_output=True, timeout=120)
+
+
+class Topics:
+    """Fresh topics and a config for one test."""
+
+    def __init__(self, partitions=1):
+        tag = uuid.uuid4().hex[:8]
+        self.events, self.decisions, self.dead = f"it.{tag}.events", f"it.{tag}.decisions", f"it.{tag}.dead"
+        self.group = f"it.{tag}"
+        admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+        futures = admin.create_topics([NewTopic(self.events, partitions, 1), NewTopic(self.decisions, 2, 1),
+                                       NewTopic(self.dead, 1, 1)])
+        for f in futures.values():
+            f.result(30)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.config = os.path.join(self.tmp.name, "authwatch.yaml")
+        with open(os.path.join(ROOT, "deploy", "authwatch.yaml")) as f:
+            base = f.read()
+        base = base.replace("../var/", os.path.join(ROOT, "var") + "/").replace("[../rules]", "[%s]" % os.path.join(ROOT, "rules"))
+        base = base.replace("../var/dead-letter.jsonl", os.path.join(self.tmp.name, "dl.jsonl"))
+        kafka = (f"kafka:\n  input_topics: [{self.events}]\n  decisions_topic: {self.decisions}\n"
+                 f"  dead_letter_topic: {self.dead}\n  group_id: {self.group}\n  properties:\n"
+                 f"    bootstrap.servers: {BOOTSTRAP}\n    auto.commit.interval.ms: 500\n"
+                 f"    reconnect.backoff.max.ms: 1000\n")
+        head, _, _ = base.partition("kafka:")
+        with open(self.config, "w") as f:
+            f.write(head + kafka + "\nmetrics:\n  listen: 127.0.0.1:0\n")
+
+    def produce(self, records, key=lambda r: None):
+        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "queue.buffering.max.messages": 1000000})
+        for r in records:
+            while True:
+                try:
+                    p.produce(self.events, r, key=key(r))
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        self.assertEqual_flush = p.flush(60)
+
+    def read(self, topic, timeout=10.0, expect=None):
+        c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "reader-" + uuid.uuid4().hex,
+                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        c.subscribe([topic])
+        out, deadline, idle_since = [], time.time() + timeout, time.time()
+        while time.time() < deadline:
+            m = c.poll(0.2)
+            if m is None:
+                if expect is None and out and time.time() - idle_since > 2:
+                    break
+                continue
+            if m.error():
+                continue
+            out.append(m)
+            idle_since = time.time()
+            if expect is not None and len(out) >= expect:
+                break
+        c.close()
+        return out
+
+    def committed(self, partitions=1):
+        c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": self.group})
+        offs = c.committed([TopicPartition(self.events, p) for p in range(partitions)], timeout=10)
+        c.close()
+        return sum(max(tp.offset, 0) for tp in offs)
+
+
+class Engine:
+    def __init__(self, config, log):
+        self.log = open(log, "ab")
+        self.p = subprocess.Popen([AW, "run", "--config", config], stdout=self.log, stderr=self.log)
+
+    def stop(self, timeout=30):
+        self.p.send_signal(signal.SIGTERM)
+        rc = self.p.wait(timeout)
+        self.log.close()
+        return rc
+
+
+def wait_for(predicate, timeout, step=0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def sample_lines():
+    with gzip.open(SAMPLE_GZ, "rb") as f:
+        return [l.rstrip(b"\n") for l in f if l.strip()]
+
+
+class KafkaServiceTest(unittest.TestCase):
+    def topics(self, partitions=1):
+        t = Topics(partitions)
+        self.addCleanup(t.tmp.cleanup)
+        return t
+
+    def engine(self, topics):
+        return Engine(topics.config, os.path.join(topics.tmp.name, "engine.log"))
+
+    def engine_log(self, topics):
+        with open(os.path.join(topics.tmp.name, "engine.log"), errors="replace") as f:
+            return f.read()
+
+    def test_scenario_stream_gives_the_same_decisions_as_replay(self):
+        t = self.topics()
+        lines = sample_lines()
+        t.produce(lines)
+        replay = subprocess.run([AW, "replay", "--config", t.config, "--input", "-", "--output", "-",
+                                 "--dead-letter", os.path.join(t.tmp.name, "r.jsonl")],
+                                input=b"\n".join(lines) + b"\n", capture_output=True, timeout=120)
+        self.assertEqual(replay.returncode, 0, replay.stderr)
+        expected = [json.loads(l) for l in replay.stdout.decode().splitlines()]
+        self.assertTrue(expected)
+        e = self.engine(t)
+        self.assertTrue(wait_for(lambda: t.committed() == len(lines), 60), self.engine_log(t))
+        self.assertEqual(e.stop(), 0, self.engine_log(t))
+        got = t.read(t.decisions, timeout=20, expect=len(expected))
+        decisions = [json.loads(m.value()) for m in got]
+        self.assertEqual(sorted(d["decision_id"] for d in decisions), sorted(d["decision_id"] for d in expected),
+                         "run and replay decide the same on the same events, and nothing else")
+        for m in got:
+            self.assertEqual(m.key().decode(), json.loads(m.value())["subject"]["value"], "keyed by subject")
+
+    def test_malformed_messages_go_to_the_dead_letter_topic_and_the_engine_goes_on(self):
+        t = self.topics()
+        good = [json.dumps({"ts": f"2026-11-02T10:00:{i:02d}Z", "account": "victim@mail.example",
+                            "ip": "45.155.205.23", "result": "failure", "protocol": "imap"}).encode() for i in range(40)]
+        bad = [b"not json", b'{"ts":"2026-11-02T10:00:30Z","account":"a","ip":"999.1.1.1","result":"failure"}',
+               b"\x00\xff\xfebinary", b'{"ts":"2026-11-02T10:00:31Z","ip":"1.2.3.4","result":"failure"}']
+        t.produce(good[:20] + bad + good[20:])
+        e = self.engine(t)
+        self.assertTrue(wait_for(lambda: t.committed() == 44, 60), self.engine_log(t))
+        self.assertEqual(e.stop(), 0)
+        dead = t.read(t.dead, expect=4)
+        self.assertEqual([m.value() for m in dead], bad)
+        reasons = [dict(m.headers())["authwatch.reason"].decode() for m in dead]
+        self.assertEqual(reasons, ["invalid_json", "bad_ip", "invalid_utf8", "missing_field"])
+        for m in dead:
+            h = dict(m.headers())
+            self.assertIn(t.events, h["authwatch.source"].decode())
+            self.assertTrue(h["authwatch.detail"])
+        decisions = [json.loads(m.value()) for m in t.read(t.decisions)]
+        self.assertTrue(any(d["subject"]["value"] == "45.155.205.23" and d["action"] == "block" for d in decisions),
+                        "records after the bad ones were processed")
+
+    def numbered_stream(self, n):
+        """Records that each leave a trace: every one is dead-lettered (no account), numbered."""
+        return [json.dumps({"seq": i, "ts": "2026-11-02T10:00:00Z", "ip": "198.51.100.1", "result": "failure"}).encode()
+                for i in range(n)]
+
+    def assert_every_record_seen(self, t, n):
+        seen = {json.loads(m.value())["seq"] for m in t.read(t.dead, timeout=60, expect=n)}
+        self.assertEqual(seen, set(range(n)), "every record processed at least once, none skipped")
+
+    def test_stop_mid_stream_then_resume_skips_nothing(self):
+        t = self.topics(partitions=2)
+        n = 200000
+        t.produce(self.numbered_stream(n), key=lambda r: r[-12:])
+        e = self.engine(t)
+        self.assertTrue(wait_for(lambda: t.committed(2) > 0, 60), self.engine_log(t))
+        self.assertEqual(e.stop(), 0, "SIGTERM is a graceful stop")
+        first = t.committed(2)
+        self.assertLess(first, n, "stopped mid-stream (raise n if the engine got through it all)")
+        e = self.engine(t)
+        self.assertTrue(wait_for(lambda: t.committed(2) == n, 120), self.engine_log(t))
+        self.assertEqual(e.stop(), 0)
+        self.assertGreaterEqual(t.committed(2), first, "offsets never go backwards")
+        self.assert_every_record_seen(t, n)
+
+    def test_engine_rides_out_a_broker_restart(self):
+        t = self.topics()
+        n = 300000
+        t.produce(self.numbered_stream(n))
+        e = self.engine(t)
+        self.assertTrue(wait_for(lambda: t.committed() > 0, 60), self.engine_log(t))
+        kafka_sh("kill9")
+        time.sleep(5)
+        kafka_sh("restart")
+        self.assertIsNone(e.p.poll(), "the engine must not exit while the broker is away")
+        self.assertTrue(wait_for(lambda: t.committed() == n, 180), self.engine_log(t))
+        self.assertEqual(e.stop(), 0, self.engine_log(t))
+        self.assert_every_record_seen(t, n)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
