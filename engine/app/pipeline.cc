@@ -9,6 +9,13 @@ std::string SourcePosition::Format() const {
   return Cat(name, ":", offset);
 }
 
+size_t MetricProtocolIndex(std::string_view protocol) {
+  for (size_t i = 0; i + 1 < kMetricProtocols.size(); ++i) {
+    if (protocol == kMetricProtocols[i]) return i;
+  }
+  return kMetricProtocols.size() - 1;
+}
+
 uint64_t PipelineCounters::rejected_total() const {
   uint64_t n = 0;
   for (uint64_t r : rejected) n += r;
@@ -68,6 +75,7 @@ void Pipeline::Process(std::string_view record, const SourcePosition& pos) {
     return;
   }
   ++counters_.accepted;
+  ++counters_.by_protocol[MetricProtocolIndex(ev.protocol)][ev.result == AuthResult::kSuccess ? 1 : 0];
   counters_.max_event_ms = std::max(counters_.max_event_ms, ev.ts_ms);
   enricher_->Enrich(&event_);
   if (mode_ == EmitMode::kEnriched) {

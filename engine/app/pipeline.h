@@ -36,6 +36,10 @@ struct SourcePosition {
   std::string Format() const;
 };
 
+// Protocols counted apart in metrics (a bounded label set); anything else is "other".
+inline constexpr std::array<std::string_view, 6> kMetricProtocols = {"smtp", "imap", "pop3", "web", "ssh", "other"};
+size_t MetricProtocolIndex(std::string_view protocol);
+
 struct PipelineCounters {
   uint64_t records = 0;   // records read (blank lines excluded)
   uint64_t accepted = 0;  // decoded into events and processed
@@ -45,6 +49,7 @@ struct PipelineCounters {
   std::array<uint64_t, 4> decisions{};  // by ActionKind
   uint64_t dry_run_decisions = 0;
   EventTimeMs max_event_ms = 0;
+  std::array<std::array<uint64_t, 2>, kMetricProtocols.size()> by_protocol{};  // [protocol][success?]
   uint64_t rejected_total() const;
 };
 
@@ -65,6 +70,7 @@ class Pipeline {
   const DetectionEngine& detection() const { return detection_; }
   const DecisionPolicy& policy() const { return policy_; }
   GeoEnricher* enricher() { return enricher_; }
+  const GeoEnricher& geo() const { return *enricher_; }
 
  private:
   void Emit(std::vector<Decision>& decisions);

@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
     props["auto.offset.reset"] = "earliest";  // a new group reads what is there: nothing lost
     props["partition.assignment.strategy"] = "cooperative-sticky";
     props["enable.auto.commit"] = "true";     // commits the offsets we store, every 5 s
+    props["statistics.interval.ms"] = "5000"; // consumer lag for the metrics
   } else {
     props["linger.ms"] = "1";  // decisions are few and urgent: a gateway waits on them
   }

@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "emit/decision_json.h"
 #include "librdkafka/rdkafka.h"
+#include "simdjson.h"
 #include "stream/kafka_config.h"
 
 namespace authwatch {
@@ -19,6 +20,12 @@ namespace {
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -78,6 +85,7 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
     AppendDecisionJson(d, &buffer_);
     Produce(s_->decisions_topic_.get(), d.subject.value, buffer_, nullptr);
     ++s_->stats_.produced_decisions;
+    s_->metrics_->OnDecision(d, WallMs(), s_->consumed_wall_ms_);
   }
   void Enriched(const EnrichedEvent&) override {}
   void Write(const DeadLetter& letter) override {
@@ -163,6 +171,9 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
                             ? " (retrying)"
                             : ""));
         break;
+      case RdKafka::Event::EVENT_STATS:
+        s_->OnStatistics(e.str());
+        break;
       case RdKafka::Event::EVENT_LOG:
         if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) RateLimited(Cat("Kafka: ", e.fac(), ": ", e.str()));
         break;
@@ -192,6 +203,7 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       Log(Cat("assigned ", partitions.size(), " partition(s)"));
+      s_->assigned_partitions_ += partitions.size();
       if (cooperative) {
         if (RdKafka::Error* e = consumer->incremental_assign(partitions)) {
           Log(Cat("incremental assign failed: ", e->str()));
@@ -204,6 +216,7 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
     }
     Log(Cat("revoked ", partitions.size(), " partition(s)", err == RdKafka::ERR__REVOKE_PARTITIONS ? "" : " (lost)"));
     s_->OnRevoke(partitions);
+    s_->assigned_partitions_ -= std::min(s_->assigned_partitions_.load(), partitions.size());
     if (cooperative) {
       if (RdKafka::Error* e = consumer->incremental_unassign(partitions)) {
         Log(Cat("incremental unassign failed: ", e->str()));
@@ -273,10 +286,21 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   s->consumer_.reset(RdKafka::KafkaConsumer::create(cconf->get(), err));
   if (!s->consumer_) return absl::InvalidArgumentError(Cat("Kafka consumer: ", err));
 
+  s->registry_ = std::make_shared<prometheus::Registry>();
+  s->metrics_ = std::make_unique<EngineMetrics>(s->registry_, AUTHWATCH_VERSION_STRING);
+  s->metrics_->OnRules(**rules);
+  KafkaService* raw = s.get();
+  auto server = MetricsServer::Start(config.metrics.listen, s->registry_, [raw]() -> std::string {
+    return raw->assigned_partitions_.load() > 0 ? "" : "no input partition assigned yet";
+  });
+  if (!server.ok()) return server.status();
+  s->metrics_server_ = *std::move(server);
   s->pipeline_ = std::make_unique<Pipeline>(MakeDecoder(config, config.input.format), s->enricher_.get(), *rules,
                                             config.input.late_allowance_ms, EmitMode::kDecisions,
                                             s->output_.get(), s->output_.get());
   Log(Cat("kafka: ", RedactedProperties(config.kafka.properties)));
+  Log(Cat("metrics on http://", config.metrics.listen.substr(0, config.metrics.listen.rfind(':')), ":",
+          s->metrics_server_->port(), "/metrics (/healthz, /readyz)"));
   return s;
 }
 
@@ -291,6 +315,7 @@ void KafkaService::Process(RdKafka::Message& m) {
   const std::string topic = m.topic_name();  // by value: keep it alive for `pos`
   const int64_t stream = StreamId(topic, m.partition());
   const int64_t offset = m.offset();
+  consumed_wall_ms_ = WallMs();
   tracker_.Begin(stream, offset);
   output_->SetCurrent(stream, offset);
   SourcePosition pos;
@@ -336,8 +361,10 @@ void KafkaService::MaybeReload(bool forced) {
   if (forced || signature != rule_file_mtimes_) {
     rule_file_mtimes_ = signature;
     auto rules = StepLoadRules(config_);
+    metrics_->OnReload("rules", rules.ok());
     if (rules.ok()) {
       pipeline_->SetRules(*rules);
+      metrics_->OnRules(**rules);
       Log(Cat("rules reloaded: version ", (*rules)->version, ", ", (*rules)->rules.size(), " rules"));
     } else {
       Log(Cat("rules NOT reloaded, keeping the previous rules: ", FromAbsl(rules.status().message())));
@@ -345,11 +372,40 @@ void KafkaService::MaybeReload(bool forced) {
   }
   if (forced || enricher_->databases()->ChangedOnDisk()) {
     auto databases = StepOpenGeoDatabases(config_);
+    metrics_->OnReload("geoip", databases.ok());
     if (databases.ok()) {
       enricher_->SetDatabases(*databases);
       Log("GeoIP databases reloaded");
     } else {
       Log(Cat("GeoIP databases NOT reloaded, keeping the open ones: ", FromAbsl(databases.status().message())));
+    }
+  }
+}
+
+void KafkaService::PublishMetrics() {
+  StreamStats stream;
+  stream.delivery_failures = stats_.delivery_failures;
+  stream.kafka_errors = stats_.broker_errors;
+  stream.rebalances = stats_.rebalances;
+  stream.assigned_partitions = assigned_partitions_.load();
+  metrics_->Publish(*pipeline_, stream, WallMs());
+}
+
+void KafkaService::OnStatistics(const std::string& json) {
+  // librdkafka's statistics: topics.<name>.partitions.<id>.consumer_lag (-1 when unknown).
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root)) return;
+  simdjson::dom::object topics;
+  if (root["topics"].get(topics)) return;
+  for (auto [topic, value] : topics) {
+    simdjson::dom::object partitions;
+    if (value["partitions"].get(partitions)) continue;
+    for (auto [id, p] : partitions) {
+      int64_t lag = -1, partition = -1;
+      if (p["partition"].get(partition) || partition < 0) continue;  // -1: the internal UA partition
+      if (p["consumer_lag"].get(lag) || lag < 0) continue;           // -1: not consumed here
+      metrics_->SetConsumerLag(std::string(topic), static_cast<int32_t>(partition), lag);
     }
   }
 }
@@ -386,6 +442,10 @@ absl::Status KafkaService::Run() {
       last_store = now;
     }
     MaybeReload(reload_.exchange(false));
+    if (now - last_publish_ms_ >= 1000) {
+      PublishMetrics();
+      last_publish_ms_ = now;
+    }
   }
   // Graceful shutdown: finish in-flight deliveries, store and commit, leave the group.
   Log("stopping: flushing decisions and committing offsets");
@@ -399,6 +459,7 @@ absl::Status KafkaService::Run() {
   }
   consumer_->close();
   producer_->flush(5000);
+  PublishMetrics();
   const auto& c = pipeline_->counters();
   Log(Cat("stopped: ", stats_.consumed, " consumed, ", c.rejected_total(), " rejected, ",
           stats_.produced_decisions, " decisions, ", stats_.produced_dead_letters, " dead letters"));

@@ -20,6 +20,8 @@
 #include "app/config.h"
 #include "app/pipeline.h"
 #include "librdkafka/rdkafkacpp.h"
+#include "metrics/engine_metrics.h"
+#include "metrics/metrics_server.h"
 #include "stream/offset_tracker.h"
 
 namespace authwatch {
@@ -47,6 +49,8 @@ class KafkaService {
   void RequestReload() { reload_.store(true); }
 
   const KafkaServiceStats& stats() const { return stats_; }
+  // The metrics endpoint's port (useful with metrics.listen "127.0.0.1:0").
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
   class Callbacks;
@@ -59,6 +63,8 @@ class KafkaService {
   bool Drain(int64_t stream, int timeout_ms);
   int64_t StreamId(const std::string& topic, int32_t partition) const;
   void OnRevoke(const std::vector<RdKafka::TopicPartition*>& partitions);
+  void OnStatistics(const std::string& json);
+  void PublishMetrics();
 
   AppConfig config_;
   std::atomic<bool> stop_{false};
@@ -76,6 +82,12 @@ class KafkaService {
   std::string fatal_error_;
   std::vector<std::pair<std::string, int64_t>> rule_file_mtimes_;
   int64_t last_reload_check_ms_ = 0;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<EngineMetrics> metrics_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  std::atomic<size_t> assigned_partitions_{0};
+  int64_t consumed_wall_ms_ = 0;  // when the message being processed was consumed
+  int64_t last_publish_ms_ = 0;
 };
 
 }  // namespace authwatch
