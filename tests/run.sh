@@ -41,9 +41,13 @@ if [[ -x ../shared/tools/check-contracts ]]; then
   ../shared/tools/check-contracts
 fi
 
-if [[ "${AUTHWATCH_SKIP_INTEGRATION:-0}" != 1 && -x tests/integration/run.sh ]]; then
+if [[ "${AUTHWATCH_SKIP_INTEGRATION:-0}" != 1 ]]; then
   step "integration tests (real Kafka broker)"
   tests/integration/run.sh
+  if [[ -x tests/observability/run.sh ]]; then
+    step "observability tests (real Prometheus scraping authwatch run)"
+    tests/observability/run.sh
+  fi
 fi
 echo
 echo "all test suites passed"

@@ -65,15 +65,17 @@ void Pipeline::Process(std::string_view record, const SourcePosition& pos) {
   }
   AuthEvent& ev = event_.event;
   ev.source_offset = pos.offset;
-  // Event-time watermark: the newest time seen less the allowance for late events.
-  if (counters_.max_event_ms != 0 && ev.ts_ms < counters_.max_event_ms - late_allowance_ms_) {
+  // Event-time watermark of the event's partition: its newest time less the allowance.
+  EventTimeMs& partition_max = partition_max_ms_[pos.partition];
+  if (partition_max != 0 && ev.ts_ms < partition_max - late_allowance_ms_) {
     rejection_.reason = RejectReason::kLateEvent;
     rejection_.detail = Cat("event time ", FormatRfc3339(ev.ts_ms), " is more than ",
-                                     late_allowance_ms_ / 1000, " s before the newest event (",
-                                     FormatRfc3339(counters_.max_event_ms), ")");
+                            late_allowance_ms_ / 1000, " s before the newest event of its partition (",
+                            FormatRfc3339(partition_max), ")");
     Reject(rejection_, record, pos);
     return;
   }
+  partition_max = std::max(partition_max, ev.ts_ms);
   ++counters_.accepted;
   ++counters_.by_protocol[MetricProtocolIndex(ev.protocol)][ev.result == AuthResult::kSuccess ? 1 : 0];
   counters_.max_event_ms = std::max(counters_.max_event_ms, ev.ts_ms);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "decide/decision_policy.h"
 #include "detect/detection_engine.h"
 #include "emit/dead_letter.h"
@@ -84,6 +85,9 @@ class Pipeline {
   DetectionEngine detection_;
   DecisionPolicy policy_;
   PipelineCounters counters_;
+  // Newest event time per source partition: the late-event allowance applies within a
+  // partition, since partitions are consumed unevenly (a backlog is read partition by chunk).
+  absl::flat_hash_map<int32_t, EventTimeMs> partition_max_ms_;
   // Reused per event to avoid allocation.
   EnrichedEvent event_;
   EventContext ctx_;
