@@ -11,5 +11,6 @@ int RunReplay(const std::vector<std::string>& args);
 int RunCheck(const std::vector<std::string>& args);
 int RunExplain(const std::vector<std::string>& args);
 int RunService(const std::vector<std::string>& args);
+int RunPolicyd(const std::vector<std::string>& args);
 
 }  // namespace authwatch

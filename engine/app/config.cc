@@ -149,7 +149,11 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
       return r.ForEach(v, "kafka", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
         if (k == "input_topics") {
           c->kafka.input_topics.clear();
-          for (const auto& t : x) c->kafka.input_topics.push_back(t.as<std::string>());
+          if (x.IsScalar()) {
+            c->kafka.input_topics.push_back(x.as<std::string>());
+          } else {
+            for (const auto& t : x) c->kafka.input_topics.push_back(t.as<std::string>());
+          }
         } else if (k == "decisions_topic") {
           c->kafka.decisions_topic = x.as<std::string>();
         } else if (k == "dead_letter_topic") {
@@ -159,6 +163,28 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
         } else if (k == "properties") {
           if (!x.IsMap()) return r.Error(x, "kafka.properties must map librdkafka property: value");
           for (const auto& p : x) c->kafka.properties[p.first.as<std::string>()] = p.second.as<std::string>();
+        } else {
+          return absl::NotFoundError(k);
+        }
+        return absl::OkStatus();
+      });
+    }
+    if (key == "policyd") {
+      return r.ForEach(v, "policyd", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
+        if (k == "listen") {
+          c->policyd.listen = x.as<std::string>();
+        } else if (k == "socket") {
+          c->policyd.socket_path = r.Resolve(x.as<std::string>());
+        } else if (k == "metrics_listen") {
+          c->policyd.metrics_listen = x.as<std::string>();
+        } else if (k == "on_unavailable") {
+          const std::string m = x.as<std::string>();
+          if (m != "dunno" && m != "defer") return r.Error(x, "policyd.on_unavailable must be dunno (fail open) or defer (fail closed)");
+          c->policyd.fail_open = m == "dunno";
+        } else if (k == "challenge_action") {
+          c->policyd.challenge_action = x.as<std::string>();
+        } else if (k == "reject_text") {
+          c->policyd.reject_text = x.as<std::string>();
         } else {
           return absl::NotFoundError(k);
         }

@@ -40,6 +40,15 @@ struct MetricsOptions {
   std::string listen = "127.0.0.1:9464";
 };
 
+struct PolicydOptions {
+  std::string listen = "127.0.0.1:10040";
+  std::string socket_path;
+  std::string metrics_listen = "127.0.0.1:9465";
+  bool fail_open = true;  // on_unavailable: dunno (open) or defer (closed)
+  std::string challenge_action = "450 4.7.1 Additional verification required, try again later";
+  std::string reject_text = "554 5.7.1 Sending refused: this account or network is blocked for suspected abuse";
+};
+
 struct AppConfig {
   std::string path;  // the config file itself
   InputOptions input;
@@ -49,6 +58,7 @@ struct AppConfig {
   OutputOptions output;
   KafkaOptions kafka;
   MetricsOptions metrics;
+  PolicydOptions policyd;
 };
 
 // Loads and validates a config file. Errors name file:line:column and the key.

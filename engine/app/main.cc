@@ -15,6 +15,7 @@ constexpr char kHelp[] =
     "\n"
     "commands:\n"
     "  run      the streaming service: Kafka in, decisions and dead letters out\n"
+    "  policyd  the Postfix policy service answering from the decisions in force\n"
     "  replay   run the pipeline on a file or stdin, write decisions (or enriched events)\n"
     "  check    validate the config, GeoIP databases and rule files (file:line:column errors)\n"
     "  explain  show which rules an event stream fires and why\n"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "run") return authwatch::RunService(args);
+  if (command == "policyd") return authwatch::RunPolicyd(args);
   if (command == "replay") return authwatch::RunReplay(args);
   if (command == "check") return authwatch::RunCheck(args);
   if (command == "explain") return authwatch::RunExplain(args);
