@@ -90,7 +90,8 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
           const std::string f = x.as<std::string>();
           if (f == "json") c->input.format = InputFormat::kJson;
           else if (f == "protobuf") c->input.format = InputFormat::kProtobuf;
-          else return r.Error(x, "input.format must be json or protobuf");
+          else if (f == "syslog") c->input.format = InputFormat::kSyslog;
+          else return r.Error(x, "input.format must be json, protobuf or syslog");
         } else if (k == "mapping") {
           const std::string m = x.as<std::string>();
           if (m != "canonical") {
@@ -101,6 +102,10 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
           }
         } else if (k == "max_record_bytes") {
           AW_ASSIGN(c->input.max_record_bytes, r.Integer(x, 256, 16 << 20));
+        } else if (k == "syslog_year") {
+          AW_ASSIGN(c->input.syslog_year, r.Integer(x, 1970, 2100));
+        } else if (k == "syslog_timezone") {
+          c->input.syslog_timezone = x.as<std::string>();
         } else if (k == "late_event_allowance") {
           AW_ASSIGN(c->input.late_allowance_ms, r.Duration(x));
         } else {

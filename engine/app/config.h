@@ -14,7 +14,7 @@
 
 namespace authwatch {
 
-enum class InputFormat : uint8_t { kJson, kProtobuf };
+enum class InputFormat : uint8_t { kJson, kProtobuf, kSyslog };
 
 struct InputOptions {
   InputFormat format = InputFormat::kJson;
@@ -22,6 +22,8 @@ struct InputOptions {
   std::string mapping_path;         // "" for canonical
   size_t max_record_bytes = 65536;  // a login event is ~250 bytes; 64 KiB leaves room for rich producers
   int64_t late_allowance_ms = 300000;  // 5 min: partitions and producers skew by seconds, rarely minutes
+  int syslog_year = 0;                  // year of year-less syslog timestamps; 0: this year
+  std::string syslog_timezone = "UTC";  // zone of zone-less syslog timestamps
 };
 
 struct OutputOptions {

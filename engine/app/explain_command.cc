@@ -59,7 +59,7 @@ int RunExplain(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args, {"config", "input", "format"}, {"help"});
   if (!cl.ok() || cl->Has("help") || !cl->Has("config") || !cl->Has("input")) {
     if (!cl.ok()) std::fprintf(stderr, "authwatch explain: %s\n", std::string(cl.status().message()).c_str());
-    std::fputs("usage: authwatch explain --config FILE --input PATH|- [--format json|protobuf]\n"
+    std::fputs("usage: authwatch explain --config FILE --input PATH|- [--format json|protobuf|syslog]\n"
                "Prints each decision the stream causes with the rule, the numbers and sample events,\n"
                "then how often each rule fired.\n", stderr);
     return cl.ok() && cl->Has("help") ? 0 : 2;
@@ -69,7 +69,15 @@ int RunExplain(const std::vector<std::string>& args) {
     std::fprintf(stderr, "authwatch explain: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  const InputFormat format = cl->GetOr("format", "json") == "protobuf" ? InputFormat::kProtobuf : config->input.format;
+  InputFormat format = config->input.format;
+  if (auto f = cl->Get("format")) {
+    format = *f == "protobuf" ? InputFormat::kProtobuf : *f == "syslog" ? InputFormat::kSyslog : InputFormat::kJson;
+  }
+  auto decoder = MakeDecoder(*config, format);
+  if (!decoder.ok()) {
+    std::fprintf(stderr, "authwatch explain: %s\n", std::string(decoder.status().message()).c_str());
+    return 2;
+  }
   auto databases = StepOpenGeoDatabases(*config);
   if (!databases.ok()) {
     std::fprintf(stderr, "authwatch explain: %s\n", std::string(databases.status().message()).c_str());
@@ -90,7 +98,7 @@ int RunExplain(const std::vector<std::string>& args) {
   GeoEnricher enricher(*databases, config->geoip);
   ExplainSink sink;
   CountingDeadLetters dead_letters;
-  Pipeline pipeline(MakeDecoder(*config, format), &enricher, *rules, config->input.late_allowance_ms,
+  Pipeline pipeline(*std::move(decoder), &enricher, *rules, config->input.late_allowance_ms,
                     EmitMode::kDecisions, &sink, &dead_letters);
   std::string_view record;
   std::string error;

@@ -86,9 +86,12 @@ void Pipeline::Process(std::string_view record, const SourcePosition& pos) {
   }
   decisions_.clear();
   policy_.AdvanceTo(counters_.max_event_ms, &decisions_);
-  signals_.clear();
-  detection_.Process(event_, &ctx_, &signals_);
-  for (const Signal& s : signals_) policy_.OnSignal(s, ctx_, &decisions_);
+  // A record standing for several identical attempts counts as that many.
+  for (uint32_t i = 0; i < std::max<uint32_t>(1, ev.repeat); ++i) {
+    signals_.clear();
+    detection_.Process(event_, &ctx_, &signals_);
+    for (const Signal& s : signals_) policy_.OnSignal(s, ctx_, &decisions_);
+  }
   Emit(decisions_);
 }
 

@@ -19,10 +19,12 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: authwatch replay --config FILE [--input PATH|-] [--output PATH|-]\n"
-    "                        [--emit decisions|enriched] [--format json|protobuf]\n"
+    "                        [--emit decisions|enriched] [--format json|protobuf|syslog]\n"
+    "                        [--syslog-year YYYY] [--syslog-timezone ZONE]\n"
     "                        [--dead-letter PATH] [--no-progress]\n"
     "Runs the whole pipeline in-process on JSON lines (or length-delimited protobuf with\n"
-    "--format protobuf) and writes decisions (or enriched events) as JSON lines.\n"
+    "--format protobuf, or sshd/dovecot/postfix log lines with --format syslog) and writes\n"
+    "decisions (or enriched events) as JSON lines.\n"
     "A summary goes to stderr at the end; a progress bar too when stderr is a terminal.\n";
 
 void PrintSummary(const PipelineCounters& c, const GeoEnricher& enricher, double seconds,
@@ -46,7 +48,7 @@ void PrintSummary(const PipelineCounters& c, const GeoEnricher& enricher, double
 }  // namespace
 
 int RunReplay(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"config", "input", "output", "emit", "format", "dead-letter"},
+  auto cl = CommandLine::Parse(args, {"config", "input", "output", "emit", "format", "dead-letter", "syslog-year", "syslog-timezone"},
                                {"no-progress", "help"});
   if (!cl.ok() || cl->Has("help") || !cl->Has("config")) {
     if (!cl.ok()) std::fprintf(stderr, "authwatch replay: %s\n", std::string(cl.status().message()).c_str());
@@ -67,10 +69,18 @@ int RunReplay(const std::vector<std::string>& args) {
   if (auto f = cl->Get("format")) {
     if (*f == "json") format = InputFormat::kJson;
     else if (*f == "protobuf") format = InputFormat::kProtobuf;
+    else if (*f == "syslog") format = InputFormat::kSyslog;
     else {
-      std::fprintf(stderr, "authwatch replay: --format must be json or protobuf, not '%s'\n", f->c_str());
+      std::fprintf(stderr, "authwatch replay: --format must be json, protobuf or syslog, not '%s'\n", f->c_str());
       return 2;
     }
+  }
+  if (auto y = cl->Get("syslog-year")) config->input.syslog_year = std::atoi(y->c_str());
+  if (auto z = cl->Get("syslog-timezone")) config->input.syslog_timezone = *z;
+  auto decoder = MakeDecoder(*config, format);
+  if (!decoder.ok()) {
+    std::fprintf(stderr, "authwatch replay: %s\n", std::string(decoder.status().message()).c_str());
+    return 2;
   }
   auto databases = StepOpenGeoDatabases(*config);
   if (!databases.ok()) {
@@ -107,7 +117,7 @@ int RunReplay(const std::vector<std::string>& args) {
   }
 
   GeoEnricher enricher(*databases, config->geoip);
-  Pipeline pipeline(MakeDecoder(*config, format), &enricher, rules, config->input.late_allowance_ms,
+  Pipeline pipeline(*std::move(decoder), &enricher, rules, config->input.late_allowance_ms,
                     emit == "enriched" ? EmitMode::kEnriched : EmitMode::kDecisions, sink->get(),
                     dead_letters->get());
   ProgressBar progress(!cl->Has("no-progress") && isatty(STDERR_FILENO));

@@ -5,6 +5,7 @@
 #include "core/strings.h"
 #include "ingest/json_decoder.h"
 #include "ingest/protobuf_decoder.h"
+#include "ingest/syslog_decoder.h"
 
 namespace authwatch {
 
@@ -27,7 +28,16 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> StepLoadRules(const AppConfig& co
   return r.rules;
 }
 
-std::unique_ptr<EventDecoder> MakeDecoder(const AppConfig& config, InputFormat format) {
+absl::StatusOr<std::unique_ptr<EventDecoder>> MakeDecoder(const AppConfig& config, InputFormat format) {
+  if (format == InputFormat::kSyslog) {
+    SyslogOptions o;
+    o.year = config.input.syslog_year;
+    o.timezone = config.input.syslog_timezone;
+    o.max_record_bytes = config.input.max_record_bytes;
+    auto d = SyslogEventDecoder::Create(o);
+    if (!d.ok()) return d.status();
+    return std::unique_ptr<EventDecoder>(*std::move(d));
+  }
   if (format == InputFormat::kProtobuf) {
     return std::make_unique<ProtobufEventDecoder>(config.input.max_record_bytes);
   }

@@ -16,6 +16,6 @@ absl::StatusOr<AppConfig> StepLoadConfig(const std::string& path);
 absl::StatusOr<std::shared_ptr<const GeoDatabaseSet>> StepOpenGeoDatabases(const AppConfig& config);
 // Prints warnings to stderr; fails with every error formatted.
 absl::StatusOr<std::shared_ptr<const RuleSet>> StepLoadRules(const AppConfig& config);
-std::unique_ptr<EventDecoder> MakeDecoder(const AppConfig& config, InputFormat format);
+absl::StatusOr<std::unique_ptr<EventDecoder>> MakeDecoder(const AppConfig& config, InputFormat format);
 
 }  // namespace authwatch

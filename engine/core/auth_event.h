@@ -19,7 +19,9 @@ std::string_view AuthResultName(AuthResult r);
 
 struct AuthEvent {
   EventTimeMs ts_ms = 0;
-  std::string account;  // as the producer wrote it, trimmed; rules compare it case-insensitively
+  // Trimmed and lower-cased. Empty only for log lines that name no account (a Postfix SASL
+  // failure): such events count for address-keyed rules and never for account-keyed ones.
+  std::string account;
   IpAddress ip;
   AuthResult result = AuthResult::kFailure;
   std::string protocol;  // lower case: smtp, imap, pop3, web, ssh, ... ("" when unknown)
@@ -29,6 +31,8 @@ struct AuthEvent {
   std::string event_id;
   // Where the event came from: Kafka offset, or 1-based line/record number in a file.
   int64_t source_offset = -1;
+  // Identical attempts this record stands for ("message repeated 3 times", "3 attempts").
+  uint32_t repeat = 1;
 };
 
 // What the GeoIP and ASN databases say of one address. Immutable once built, shared by the

@@ -59,6 +59,7 @@ bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
   const EventTimeMs t = ctx->ts();
   if (origin_ms_ == 0 || t < origin_ms_) origin_ms_ = t;
   ctx->profile = ProfileFacts{};
+  if (ctx->key(KeyKind::kAccount) == 0) return false;  // no account named
   auto it = profiles_.find(ctx->key(KeyKind::kAccount));
   if (it == profiles_.end()) {
     // A never-seen account is new unless it appears during the warm-up, when every account
@@ -93,7 +94,7 @@ void AccountProfiles::Learn(const EventContext& ctx) {
   const EventTimeMs t = e.event.ts_ms;
   // Profiles are made by successes only: a spray over a million made-up account names must not
   // allocate a million profiles.
-  if (e.event.result != AuthResult::kSuccess) return;
+  if (e.event.result != AuthResult::kSuccess || ctx.key(KeyKind::kAccount) == 0) return;
   auto [it, inserted] = profiles_.try_emplace(ctx.key(KeyKind::kAccount));
   AccountProfile& p = it->second;
   if (inserted) p.first_seen_s = static_cast<uint32_t>(t / 1000);

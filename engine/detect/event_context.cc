@@ -17,7 +17,8 @@ std::string_view KeyKindName(KeyKind k) {
 
 void ComputeKeys(const EnrichedEvent& e, EventContext* ctx) {
   ctx->event = &e;
-  const uint64_t account = StableHash64(e.event.account, 1);
+  // No account, no account key: account-keyed rules and profiles skip the event.
+  const uint64_t account = e.event.account.empty() ? 0 : StableHash64(e.event.account, 1);
   const uint64_t ip = e.event.ip.StableHash();
   ctx->keys[static_cast<int>(KeyKind::kAccount)] = account;
   ctx->keys[static_cast<int>(KeyKind::kIp)] = ip;
@@ -25,7 +26,7 @@ void ComputeKeys(const EnrichedEvent& e, EventContext* ctx) {
       HashCombine(e.prefix.network.StableHash(), static_cast<uint64_t>(e.prefix.bits));
   const uint32_t asn = e.geo ? e.geo->asn : 0;
   ctx->keys[static_cast<int>(KeyKind::kAsn)] = asn == 0 ? 0 : Mix64(asn) | 1;
-  ctx->keys[static_cast<int>(KeyKind::kAccountIp)] = HashCombine(account, ip);
+  ctx->keys[static_cast<int>(KeyKind::kAccountIp)] = account == 0 ? 0 : HashCombine(account, ip);
   ctx->list_known = ctx->list_member = 0;
 }
 

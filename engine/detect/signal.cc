@@ -8,7 +8,9 @@ namespace authwatch {
 bool SubjectOf(const EnrichedEvent& e, KeyKind type, Subject* out) {
   out->type = type;
   switch (type) {
-    case KeyKind::kAccount: out->value = e.event.account; return true;
+    case KeyKind::kAccount:
+      out->value = e.event.account;
+      return !e.event.account.empty();
     case KeyKind::kIp: out->value = e.event.ip.ToString(); return true;
     case KeyKind::kPrefix: out->value = e.prefix.ToString(); return true;
     case KeyKind::kAsn:
@@ -16,6 +18,7 @@ bool SubjectOf(const EnrichedEvent& e, KeyKind type, Subject* out) {
       out->value = Cat("AS", e.geo->asn);
       return true;
     case KeyKind::kAccountIp:
+      if (e.event.account.empty()) return false;
       out->value = Cat(e.event.account, "|", e.event.ip.ToString());
       return true;
   }

@@ -295,7 +295,9 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   });
   if (!server.ok()) return server.status();
   s->metrics_server_ = *std::move(server);
-  s->pipeline_ = std::make_unique<Pipeline>(MakeDecoder(config, config.input.format), s->enricher_.get(), *rules,
+  auto decoder = MakeDecoder(config, config.input.format);
+  if (!decoder.ok()) return decoder.status();
+  s->pipeline_ = std::make_unique<Pipeline>(*std::move(decoder), s->enricher_.get(), *rules,
                                             config.input.late_allowance_ms, EmitMode::kDecisions,
                                             s->output_.get(), s->output_.get());
   Log(Cat("kafka: ", RedactedProperties(config.kafka.properties)));

@@ -1,0 +1,368 @@
+#include "ingest/syslog_decoder.h"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+#include "core/stable_hash.h"
+#include "core/strings.h"
+#include "ingest/event_fields.h"
+
+namespace authwatch {
+namespace {
+
+constexpr uint32_t kMaxRepeat = 1000;  // a repeat count beyond this is not believed
+constexpr size_t kMaxPendingProcesses = 65536;
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// The text between `open` and the next `close` after it, or empty.
+std::string_view Between(std::string_view s, std::string_view open, char close) {
+  const size_t a = s.find(open);
+  if (a == std::string_view::npos) return {};
+  const size_t start = a + open.size();
+  const size_t b = s.find(close, start);
+  return s.substr(start, b == std::string_view::npos ? std::string_view::npos : b - start);
+}
+
+std::string_view Word(std::string_view s) { return s.substr(0, s.find(' ')); }
+
+int Month(std::string_view m) {
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (int i = 0; i < 12; ++i) {
+    if (m == kMonths[i]) return i + 1;
+  }
+  return 0;
+}
+
+bool Number(std::string_view s, int* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+DecodeOutcome Reject(Rejection* r, RejectReason reason, std::string detail) {
+  r->reason = reason;
+  r->detail = std::move(detail);
+  return DecodeOutcome::kRejected;
+}
+
+// "prog[pid]" or "prog" from a tag ending before ':'.
+void SplitTag(std::string_view tag, std::string_view* program, uint64_t* pid) {
+  const size_t br = tag.find('[');
+  *program = tag.substr(0, br);
+  *pid = 0;
+  if (br != std::string_view::npos) {
+    const std::string_view digits = tag.substr(br + 1, tag.find(']', br) - br - 1);
+    std::from_chars(digits.data(), digits.data() + digits.size(), *pid);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SyslogEventDecoder>> SyslogEventDecoder::Create(const SyslogOptions& options) {
+  std::unique_ptr<SyslogEventDecoder> d(new SyslogEventDecoder(options));
+  const std::string& tz = options.timezone;
+  if (tz.empty() || tz == "UTC" || tz == "Z") {
+    d->fixed_offset_s_ = 0;
+  } else if ((tz[0] == '+' || tz[0] == '-') && tz.size() >= 3) {
+    int h = 0, m = 0;
+    const std::string_view rest = std::string_view(tz).substr(1);
+    const size_t colon = rest.find(':');
+    if (!Number(rest.substr(0, colon == std::string_view::npos ? 2 : colon), &h) ||
+        (colon != std::string_view::npos && !Number(rest.substr(colon + 1), &m))) {
+      return absl::InvalidArgumentError(Cat("syslog time zone '", tz, "' is not +HH:MM"));
+    }
+    d->fixed_offset_s_ = (tz[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+  } else {
+    if (!absl::LoadTimeZone(tz, &d->zone_)) {
+      return absl::InvalidArgumentError(Cat("syslog time zone '", tz, "' is unknown (an IANA name such as Europe/Berlin, or +HH:MM)"));
+    }
+    d->fixed_offset_ = false;
+  }
+  if (options.year > 0) {
+    d->year_ = options.year;
+  } else {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    d->year_ = tm.tm_year + 1900;
+  }
+  return d;
+}
+
+std::optional<EventTimeMs> SyslogEventDecoder::ClassicTime(std::string_view t) {
+  // "Nov  2 10:00:01" (day space-padded); optional ".123456" fraction (rsyslog)
+  if (t.size() < 15 || t[3] != ' ' || t[6] != ' ' || t[9] != ':' || t[12] != ':') return std::nullopt;
+  const int month = Month(t.substr(0, 3));
+  int day, hour, minute, second;
+  std::string_view day_text = t.substr(4, 2);
+  if (day_text[0] == ' ') day_text.remove_prefix(1);
+  if (month == 0 || !Number(day_text, &day) || !Number(t.substr(7, 2), &hour) || !Number(t.substr(10, 2), &minute) ||
+      !Number(t.substr(13, 2), &second) || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  // Year-less logs roll over at New Year: a month far before the previous one is next year.
+  if (last_month_ != 0 && month < last_month_ - 6) ++year_;
+  if (last_month_ != 0 && month > last_month_ + 6) --year_;  // a late line from last December
+  last_month_ = month;
+  int64_t secs;
+  if (fixed_offset_) {
+    secs = DaysFromCivil(year_, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+           minute * 60 + std::min(second, 59) - fixed_offset_s_;
+  } else {
+    secs = absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(year_, month, day, hour, minute, second), zone_));
+  }
+  return secs * 1000;
+}
+
+bool SyslogEventDecoder::ParseJournal(std::string_view line, Envelope* env, Rejection* rejection) {
+  simdjson::dom::element root;
+  if (json_.parse(line.data(), line.size()).get(root)) {
+    Reject(rejection, RejectReason::kInvalidJson, "not a journal JSON record");
+    return false;
+  }
+  std::string_view ts, pid;
+  if (root["__REALTIME_TIMESTAMP"].get(ts) || root["MESSAGE"].get(env->message)) {
+    Reject(rejection, RejectReason::kMissingField, "journal record without __REALTIME_TIMESTAMP or MESSAGE");
+    return false;
+  }
+  int64_t micros = 0;
+  auto [p, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), micros);
+  if (ec != std::errc()) {
+    Reject(rejection, RejectReason::kBadTime, Cat("__REALTIME_TIMESTAMP = '", ts, "'"));
+    return false;
+  }
+  env->ts_ms = micros / 1000;
+  if (root["SYSLOG_IDENTIFIER"].get(env->program)) env->program = {};
+  if (root["_HOSTNAME"].get(env->host)) env->host = {};
+  if (!root["_PID"].get(pid)) std::from_chars(pid.data(), pid.data() + pid.size(), env->pid);
+  return true;
+}
+
+bool SyslogEventDecoder::ParseEnvelope(std::string_view line, Envelope* env, Rejection* rejection) {
+  if (!line.empty() && line.front() == '{') return ParseJournal(line, env, rejection);
+  if (!line.empty() && line.front() == '<') {  // <PRI>
+    const size_t gt = line.find('>');
+    if (gt == std::string_view::npos || gt > 4) return false;
+    line.remove_prefix(gt + 1);
+    if (line.size() > 2 && line[0] >= '1' && line[0] <= '9' && line[1] == ' ') {  // RFC 5424
+      line.remove_prefix(2);
+      const std::string_view ts = Word(line);
+      const auto t = ParseRfc3339(ts);
+      if (!t) {
+        Reject(rejection, RejectReason::kBadTime, Cat("RFC 5424 timestamp '", ts, "'"));
+        return false;
+      }
+      env->ts_ms = *t;
+      std::string_view fields[4];  // host, app, procid, msgid
+      line.remove_prefix(std::min(line.size(), ts.size() + 1));
+      for (auto& f : fields) {
+        f = Word(line);
+        line.remove_prefix(std::min(line.size(), f.size() + 1));
+      }
+      env->host = fields[0];
+      env->program = fields[1];
+      std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), env->pid);
+      // Structured data: "-" or one or more [..] elements.
+      if (StartsWith(line, "-")) {
+        line.remove_prefix(std::min<size_t>(line.size(), 2));
+      } else {
+        while (StartsWith(line, "[")) {
+          const size_t end = line.find(']');
+          if (end == std::string_view::npos) return false;
+          line.remove_prefix(end + 1);
+        }
+        if (StartsWith(line, " ")) line.remove_prefix(1);
+      }
+      if (StartsWith(line, "\xEF\xBB\xBF")) line.remove_prefix(3);  // BOM
+      env->message = line;
+      return true;
+    }
+  }
+  // RFC 3164, with a classic or an RFC 3339 timestamp.
+  std::string_view rest;
+  if (line.size() >= 15 && Month(line.substr(0, 3)) != 0) {
+    const auto t = ClassicTime(line.substr(0, 15));
+    if (!t) {
+      Reject(rejection, RejectReason::kBadTime, Cat("syslog timestamp '", line.substr(0, 15), "'"));
+      return false;
+    }
+    env->ts_ms = *t;
+    rest = line.substr(15);
+    if (StartsWith(rest, ".")) rest.remove_prefix(std::min(rest.size(), rest.find(' ')));  // fraction
+  } else if (line.size() >= 20 && line[4] == '-' && line[10] == 'T') {
+    const std::string_view ts = Word(line);
+    auto t = ParseRfc3339(ts);
+    if (!t) {
+      Reject(rejection, RejectReason::kBadTime, Cat("syslog timestamp '", ts, "'"));
+      return false;
+    }
+    env->ts_ms = *t;
+    rest = line.substr(ts.size());
+  } else {
+    return false;  // not a syslog line we know: skipped
+  }
+  if (!StartsWith(rest, " ")) return false;
+  rest.remove_prefix(1);
+  env->host = Word(rest);
+  rest.remove_prefix(std::min(rest.size(), env->host.size() + 1));
+  const size_t colon = rest.find(": ");
+  if (colon == std::string_view::npos) return false;
+  SplitTag(rest.substr(0, colon), &env->program, &env->pid);
+  env->message = rest.substr(colon + 2);
+  return true;
+}
+
+DecodeOutcome SyslogEventDecoder::Fill(const Envelope& env, AuthResult result, std::string_view account,
+                                       std::string_view ip, std::string_view protocol, AuthEvent* event,
+                                       Rejection* rejection) {
+  *event = AuthEvent{};
+  event->ts_ms = env.ts_ms;
+  event->result = result;
+  event->protocol = protocol;
+  const auto addr = ParseClientAddress(ip);
+  if (!addr) return Reject(rejection, RejectReason::kBadIp, Cat("'", ip.substr(0, 64), "' is not an IPv4 or IPv6 address"));
+  event->ip = *addr;
+  if (!account.empty()) {
+    if (auto c = NormaliseAccount(account, &event->account); c != AccountCheck::kOk && c != AccountCheck::kEmpty) {
+      return Reject(rejection, RejectReason::kBadAccount, std::string(AccountCheckText(c)));
+    }
+  }
+  return DecodeOutcome::kEvent;
+}
+
+DecodeOutcome SyslogEventDecoder::Sshd(const Envelope& env, AuthEvent* event, Rejection* rejection) {
+  std::string_view m = env.message;
+  uint32_t repeat = 1;
+  if (StartsWith(m, "message repeated ")) {
+    int n = 0;
+    const std::string_view count = Word(m.substr(17));
+    const size_t open = m.find("[ ");
+    if (!Number(count, &n) || n < 1 || open == std::string_view::npos) return DecodeOutcome::kSkipped;
+    repeat = static_cast<uint32_t>(std::min<int>(n, kMaxRepeat));
+    m = m.substr(open + 2);
+    if (const size_t close = m.rfind(" ]"); close != std::string_view::npos) m = m.substr(0, close);
+  }
+  const uint64_t process = HashCombine(StableHash64(env.host), env.pid);
+  const bool failed = StartsWith(m, "Failed ");
+  const bool accepted = StartsWith(m, "Accepted ");
+  if (failed || accepted) {
+    // "Failed password for [invalid user ]U from IP port P ssh2"
+    const size_t for_pos = m.find(" for ");
+    const size_t from_pos = m.rfind(" from ");
+    if (for_pos == std::string_view::npos || from_pos == std::string_view::npos || from_pos < for_pos) {
+      return DecodeOutcome::kSkipped;
+    }
+    const std::string_view method = m.substr(m.find(' ') + 1, for_pos - m.find(' ') - 1);
+    if (method == "none") return DecodeOutcome::kSkipped;  // a probe for allowed methods, not a guess
+    std::string_view user = m.substr(for_pos + 5, from_pos - for_pos - 5);
+    bool invalid = false;
+    if (StartsWith(user, "invalid user ")) {
+      user.remove_prefix(13);
+      invalid = true;
+    }
+    const std::string_view ip = Word(m.substr(from_pos + 6));
+    if (failed && invalid) {
+      // The "Invalid user" line of this process already counted this attempt.
+      if (auto it = invalid_user_pending_.find(process); it != invalid_user_pending_.end()) {
+        invalid_user_pending_.erase(it);
+        if (repeat == 1) return DecodeOutcome::kSkipped;
+        --repeat;
+      }
+    }
+    const DecodeOutcome o = Fill(env, failed ? AuthResult::kFailure : AuthResult::kSuccess, user, ip, "ssh", event, rejection);
+    if (o == DecodeOutcome::kEvent) {
+      event->repeat = repeat;
+      if (failed) event->failure_reason = invalid ? "unknown_user" : "bad_password";
+    }
+    return o;
+  }
+  if (StartsWith(m, "Invalid user ")) {
+    // "Invalid user U from IP port P": the attempt, also when no password follows (key probes).
+    const size_t from_pos = m.rfind(" from ");
+    if (from_pos == std::string_view::npos || from_pos < 13) return DecodeOutcome::kSkipped;
+    const std::string_view user = m.substr(13, from_pos - 13);
+    const DecodeOutcome o = Fill(env, AuthResult::kFailure, user, Word(m.substr(from_pos + 6)), "ssh", event, rejection);
+    if (o == DecodeOutcome::kEvent) {
+      event->failure_reason = "unknown_user";
+      if (invalid_user_pending_.size() >= kMaxPendingProcesses) invalid_user_pending_.clear();
+      invalid_user_pending_[process] = env.ts_ms;
+    }
+    return o;
+  }
+  return DecodeOutcome::kSkipped;  // pam_unix, Connection closed, Disconnected, ...: not attempts
+}
+
+DecodeOutcome SyslogEventDecoder::Dovecot(const Envelope& env, std::string_view m, AuthEvent* event,
+                                          Rejection* rejection) {
+  // "imap-login: Login: user=<U>, method=PLAIN, rip=IP, lip=..." or the failure forms.
+  const size_t login = m.find("-login: ");
+  if (login == std::string_view::npos) return DecodeOutcome::kSkipped;  // auth-worker lines repeat the login process'
+  std::string_view service = m.substr(0, login);
+  if (const size_t sp = service.rfind(' '); sp != std::string_view::npos) service = service.substr(sp + 1);
+  const std::string_view protocol = service == "imap" ? "imap" : service == "pop3" ? "pop3"
+                                    : service == "submission" ? "smtp" : service == "managesieve" ? "sieve" : "other";
+  const std::string_view body = m.substr(login + 8);
+  const std::string_view user = Between(body, "user=<", '>');
+  const std::string_view ip = Between(body, "rip=", ',');
+  if (StartsWith(body, "Login: ")) return Fill(env, AuthResult::kSuccess, user, ip, protocol, event, rejection);
+  const size_t auth_failed = body.find("(auth failed, ");
+  if (auth_failed == std::string_view::npos) return DecodeOutcome::kSkipped;
+  int attempts = 1;
+  if (!Number(Word(body.substr(auth_failed + 14)), &attempts) || attempts < 1) attempts = 1;
+  const DecodeOutcome o = Fill(env, AuthResult::kFailure, user, ip, protocol, event, rejection);
+  if (o == DecodeOutcome::kEvent) {
+    event->repeat = static_cast<uint32_t>(std::min<int>(attempts, kMaxRepeat));
+    event->failure_reason = "bad_password";
+  }
+  return o;
+}
+
+DecodeOutcome SyslogEventDecoder::Postfix(const Envelope& env, AuthEvent* event, Rejection* rejection) {
+  const std::string_view m = env.message;
+  const size_t sasl = m.find("]: SASL ");
+  if (sasl != std::string_view::npos && m.find(" authentication failed", sasl) != std::string_view::npos) {
+    // "warning: host[IP]: SASL LOGIN authentication failed: ..., sasl_username=U"
+    const size_t open = m.rfind('[', sasl);
+    if (open == std::string_view::npos) return DecodeOutcome::kSkipped;
+    const std::string_view ip = m.substr(open + 1, sasl - open - 1);
+    const std::string_view user = Between(m.substr(sasl), "sasl_username=", ',');
+    const DecodeOutcome o = Fill(env, AuthResult::kFailure, user, ip, "smtp", event, rejection);
+    if (o == DecodeOutcome::kEvent) event->failure_reason = "bad_password";
+    return o;
+  }
+  const size_t user_pos = m.find("sasl_username=");
+  if (user_pos != std::string_view::npos && m.find("client=") != std::string_view::npos) {
+    const std::string_view client = Between(m, "client=", ',');
+    const size_t open = client.rfind('[');
+    if (open == std::string_view::npos) return DecodeOutcome::kSkipped;
+    const std::string_view ip = client.substr(open + 1, client.size() - open - 2);
+    std::string_view user = m.substr(user_pos + 14);
+    user = user.substr(0, user.find(','));
+    return Fill(env, AuthResult::kSuccess, user, ip, "smtp", event, rejection);
+  }
+  return DecodeOutcome::kSkipped;
+}
+
+DecodeOutcome SyslogEventDecoder::Decode(std::string_view record, AuthEvent* event, Rejection* rejection) {
+  if (record.size() > options_.max_record_bytes) {
+    return Reject(rejection, RejectReason::kOversize, Cat(record.size(), " bytes, limit ", options_.max_record_bytes));
+  }
+  Envelope env;
+  rejection->detail.clear();
+  if (!ParseEnvelope(record, &env, rejection)) {
+    return rejection->detail.empty() ? DecodeOutcome::kSkipped : DecodeOutcome::kRejected;
+  }
+  const std::string_view p = env.program;
+  if (p == "sshd" || p == "sshd-session") return Sshd(env, event, rejection);
+  if (p == "dovecot") return Dovecot(env, env.message, event, rejection);
+  if (p.size() > 6 && p.substr(p.size() - 6) == "-login" && StartsWith(p, "dovecot")) {
+    return Dovecot(env, Cat(p.substr(p.rfind('/') + 1), ": ", env.message), event, rejection);
+  }
+  if (StartsWith(p, "postfix") && p.size() >= 5 && p.substr(p.size() - 5) == "smtpd") return Postfix(env, event, rejection);
+  return DecodeOutcome::kSkipped;
+}
+
+}  // namespace authwatch
