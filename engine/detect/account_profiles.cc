@@ -1,6 +1,7 @@
 #include "detect/account_profiles.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace authwatch {
 namespace {
@@ -60,14 +61,14 @@ bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
   if (origin_ms_ == 0 || t < origin_ms_) origin_ms_ = t;
   ctx->profile = ProfileFacts{};
   if (ctx->key(KeyKind::kAccount) == 0) return false;  // no account named
-  auto it = profiles_.find(ctx->key(KeyKind::kAccount));
-  if (it == profiles_.end()) {
+  auto it = index_.find(ctx->key(KeyKind::kAccount));
+  if (it == index_.end()) {
     // A never-seen account is new unless it appears during the warm-up, when every account
     // is being seen for the first time.
     ctx->profile.account_new = t - origin_ms_ >= params_.warmup_ms;
     return false;
   }
-  const AccountProfile& p = it->second;
+  const AccountProfile& p = profiles_[it->second];
   const uint16_t today = DayOf(t);
   const auto horizon = static_cast<uint16_t>(std::min<int64_t>(params_.horizon_ms / kDayMs, UINT16_MAX));
   const GeoRecord* geo = ctx->event->geo.get();
@@ -81,8 +82,8 @@ bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
       first_ms - origin_ms_ >= params_.warmup_ms && t - first_ms <= params_.new_account_ms;
   if (p.last_success_s == 0 || !p.last_has_location) return false;
   previous->ts_ms = int64_t{p.last_success_s} * 1000;
-  previous->lat = p.last_lat;
-  previous->lon = p.last_lon;
+  previous->lat = p.last_lat_centi / 100.0f;
+  previous->lon = p.last_lon_centi / 100.0f;
   previous->accuracy_km = p.last_accuracy_km;
   previous->asn = p.last_asn;
   previous->country = p.last_country;
@@ -95,8 +96,22 @@ void AccountProfiles::Learn(const EventContext& ctx) {
   // Profiles are made by successes only: a spray over a million made-up account names must not
   // allocate a million profiles.
   if (e.event.result != AuthResult::kSuccess || ctx.key(KeyKind::kAccount) == 0) return;
-  auto [it, inserted] = profiles_.try_emplace(ctx.key(KeyKind::kAccount));
-  AccountProfile& p = it->second;
+  if (t / kDayMs > last_sweep_day_) {
+    if (last_sweep_day_ != 0) DropIdle(t);
+    last_sweep_day_ = t / kDayMs;
+  }
+  auto [it, inserted] = index_.try_emplace(ctx.key(KeyKind::kAccount), 0);
+  if (inserted) {
+    if (free_.empty()) {
+      it->second = static_cast<uint32_t>(profiles_.size());
+      profiles_.emplace_back();
+    } else {
+      it->second = free_.back();
+      free_.pop_back();
+      profiles_[it->second] = AccountProfile{};
+    }
+  }
+  AccountProfile& p = profiles_[it->second];
   if (inserted) p.first_seen_s = static_cast<uint32_t>(t / 1000);
   const uint16_t today = DayOf(t);
   const auto horizon = static_cast<uint16_t>(std::min<int64_t>(params_.horizon_ms / kDayMs, UINT16_MAX));
@@ -110,8 +125,8 @@ void AccountProfiles::Learn(const EventContext& ctx) {
     p.last_success_s = static_cast<uint32_t>(t / 1000);
     p.last_has_location = geo && geo->has_location;
     if (p.last_has_location) {
-      p.last_lat = static_cast<float>(geo->latitude);
-      p.last_lon = static_cast<float>(geo->longitude);
+      p.last_lat_centi = static_cast<int16_t>(std::lround(std::clamp(geo->latitude, -90.0, 90.0) * 100));
+      p.last_lon_centi = static_cast<int16_t>(std::lround(std::clamp(geo->longitude, -180.0, 180.0) * 100));
       p.last_accuracy_km = static_cast<uint16_t>(std::min<uint32_t>(geo->accuracy_radius_km, UINT16_MAX));
     }
     p.last_asn = geo ? geo->asn : 0;
@@ -119,9 +134,23 @@ void AccountProfiles::Learn(const EventContext& ctx) {
   }
 }
 
+void AccountProfiles::DropIdle(EventTimeMs now) {
+  const int64_t cutoff_s = (now - params_.horizon_ms) / 1000;
+  for (auto it = index_.begin(); it != index_.end();) {
+    const AccountProfile& p = profiles_[it->second];
+    if (int64_t{p.last_success_s} < cutoff_s) {
+      free_.push_back(it->second);
+      index_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
 size_t AccountProfiles::MemoryBytes() const {
-  // flat_hash_map: one slot (key + value) and one control byte per bucket.
-  return profiles_.capacity() * (sizeof(std::pair<const uint64_t, AccountProfile>) + 1);
+  // The index: one slot (key + index) and one control byte per bucket; the dense profiles.
+  return index_.capacity() * (sizeof(std::pair<const uint64_t, uint32_t>) + 1) +
+         profiles_.capacity() * sizeof(AccountProfile) + free_.capacity() * sizeof(uint32_t);
 }
 
 }  // namespace authwatch

@@ -8,12 +8,16 @@
 // first success, but evicting a slot prefers the one with the fewest successes, so a one-off
 // attacker login cannot push out a home network used every day.
 //
-// Owned by one shard, not thread-safe. Memory: one flat_hash_map entry per account, the
-// measured per-account cost is in bench/state_memory_bench.cc.
+// Storage: profiles live in a dense vector and a flat_hash_map maps the 64-bit account key to
+// its index (12 bytes a slot instead of a 104-byte slot, so the map's spare capacity after it
+// grows costs little). Profiles unused for longer than `horizon` are dropped (their slots are
+// reused) once a day of event time. Owned by one shard, not thread-safe. The measured
+// per-account cost is in bench/.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "detect/event_context.h"
@@ -21,6 +25,7 @@
 
 namespace authwatch {
 
+// 96 bytes; the map from account key to profile adds ~35 more (see AccountProfiles).
 struct AccountProfile {
   struct Slot {
     uint32_t id = 0;        // country code (2 chars), ASN, or 32-bit prefix hash; 0 = empty
@@ -29,8 +34,8 @@ struct AccountProfile {
   };
   uint32_t first_seen_s = 0;    // first success, seconds since the epoch (good until 2106)
   uint32_t last_success_s = 0;  // 0: never
-  float last_lat = 0;
-  float last_lon = 0;
+  int16_t last_lat_centi = 0;   // degrees x 100: 0.01 deg (~1 km) is far below any accuracy radius
+  int16_t last_lon_centi = 0;
   uint16_t last_accuracy_km = 0;
   uint16_t successes = 0;  // saturating
   uint32_t last_asn = 0;
@@ -64,14 +69,18 @@ class AccountProfiles {
   // Learns from the event once every detector has seen it (successes only).
   void Learn(const EventContext& ctx);
 
-  size_t size() const { return profiles_.size(); }
+  size_t size() const { return index_.size(); }
   // First event time the store has seen: accounts first seen within warmup of it are not "new".
   EventTimeMs origin_ms() const { return origin_ms_; }
   size_t MemoryBytes() const;
 
  private:
   ProfileParams params_;
-  absl::flat_hash_map<uint64_t, AccountProfile> profiles_;
+  void DropIdle(EventTimeMs now);
+  absl::flat_hash_map<uint64_t, uint32_t> index_;
+  std::vector<AccountProfile> profiles_;
+  std::vector<uint32_t> free_;
+  int64_t last_sweep_day_ = 0;
   EventTimeMs origin_ms_ = 0;
 };
 
