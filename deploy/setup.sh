@@ -18,6 +18,7 @@ packages=(
   libmaxmind-db-writer-perl libtext-csv-perl
   maven openjdk-17-jre-headless nodejs npm
   prometheus python3-confluent-kafka
+  postfix dovecot-core swaks
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -39,7 +40,11 @@ if ((${#missing[@]})); then
   done
   if ((${#filtered[@]})); then
     apt-get update -qq
-    # prometheus' postinst may try to start a service; with no init system that is harmless.
+    # Postfix (for tests/postfix/run.sh) must not ask what kind of mail server this is, nor write
+    # /etc/postfix/main.cf: the test brings its own configuration.
+    echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+    # prometheus' and dovecot-core's postinst may try to start a service; with no init system that
+    # is harmless.
     apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
   fi
 else

@@ -44,6 +44,8 @@ fi
 if [[ "${AUTHWATCH_SKIP_INTEGRATION:-0}" != 1 ]]; then
   step "integration tests (real Kafka broker)"
   tests/integration/run.sh
+  step "Postfix proof (real Postfix, Dovecot SASL and swaks against authwatch policyd)"
+  tests/postfix/run.sh
   if [[ -x tests/observability/run.sh ]]; then
     step "observability tests (real Prometheus scraping authwatch run)"
     tests/observability/run.sh
