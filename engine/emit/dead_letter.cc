@@ -1,5 +1,7 @@
 #include "emit/dead_letter.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -26,7 +28,8 @@ std::string FormatDeadLetter(const DeadLetter& letter) {
 }
 
 absl::StatusOr<std::unique_ptr<FileDeadLetterSink>> FileDeadLetterSink::Open(const std::string& path, bool append) {
-  std::FILE* f = std::fopen(path.c_str(), append ? "ab" : "wb");
+  // "-" is stderr (stdout carries the decisions).
+  std::FILE* f = path == "-" ? fdopen(dup(2), "ab") : std::fopen(path.c_str(), append ? "ab" : "wb");
   if (f == nullptr) {
     return absl::InvalidArgumentError(
         Cat("dead-letter file '", path, "' cannot be opened: ", std::strerror(errno)));

@@ -59,6 +59,39 @@ void SplitTag(std::string_view tag, std::string_view* program, uint64_t* pid) {
   }
 }
 
+// The position of the " from " that introduces the client address in an OpenSSH line
+// "Failed|Accepted M for U from ADDR port N ssh2[: INFO]", searched after `start`; npos if none.
+// The user name U is the client's text and may itself hold " from <addr> port <n> ssh2" (as may
+// INFO for hostbased), so the address is the last " from " followed by an address, " port N",
+// an optional " sshN" and the end of the line or ": "; failing that (sshd before 5.x logged no
+// port), the last " from ADDR" that ends the line.
+size_t ClientFrom(std::string_view m, size_t start) {
+  size_t with_port = std::string_view::npos, bare = std::string_view::npos;
+  for (size_t f = m.find(" from ", start); f != std::string_view::npos; f = m.find(" from ", f + 1)) {
+    std::string_view rest = m.substr(f + 6);
+    const std::string_view addr = Word(rest);
+    if (addr.empty()) continue;
+    rest.remove_prefix(addr.size());
+    if (rest.empty()) {
+      bare = f;
+      continue;
+    }
+    if (!StartsWith(rest, " port ")) continue;
+    rest.remove_prefix(6);
+    size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits == 0) continue;
+    rest.remove_prefix(digits);
+    if (StartsWith(rest, " ssh")) {
+      size_t proto = 4;
+      while (proto < rest.size() && rest[proto] >= '0' && rest[proto] <= '9') ++proto;
+      rest.remove_prefix(proto);
+    }
+    if (rest.empty() || StartsWith(rest, ": ")) with_port = f;
+  }
+  return with_port != std::string_view::npos ? with_port : bare;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SyslogEventDecoder>> SyslogEventDecoder::Create(const SyslogOptions& options) {
@@ -169,10 +202,17 @@ bool SyslogEventDecoder::ParseEnvelope(std::string_view line, Envelope* env, Rej
       if (StartsWith(line, "-")) {
         line.remove_prefix(std::min<size_t>(line.size(), 2));
       } else {
+        // SD-ELEMENTs: [id name="value" ...]...; a quoted value may hold ']' and '\"' (RFC 5424
+        // 6.3.3), so the element ends at the first ']' outside quotes.
         while (StartsWith(line, "[")) {
-          const size_t end = line.find(']');
-          if (end == std::string_view::npos) return false;
-          line.remove_prefix(end + 1);
+          size_t i = 1;
+          bool quoted = false;
+          for (; i < line.size() && (quoted || line[i] != ']'); ++i) {
+            if (quoted && line[i] == '\\') ++i;
+            else if (line[i] == '"') quoted = !quoted;
+          }
+          if (i >= line.size()) return false;
+          line.remove_prefix(i + 1);
         }
         if (StartsWith(line, " ")) line.remove_prefix(1);
       }
@@ -184,13 +224,17 @@ bool SyslogEventDecoder::ParseEnvelope(std::string_view line, Envelope* env, Rej
   // RFC 3164, with a classic or an RFC 3339 timestamp.
   std::string_view rest;
   if (line.size() >= 15 && Month(line.substr(0, 3)) != 0) {
-    const auto t = ClassicTime(line.substr(0, 15));
+    // Some daemons (BusyBox, some BSDs) do not pad a one-digit day: "Feb 7 16:01:07".
+    const bool unpadded = line[3] == ' ' && line[4] != ' ' && line[5] == ' ';
+    const std::string padded = unpadded ? Cat(line.substr(0, 4), " ", line.substr(4, 10)) : std::string();
+    const std::string_view stamp = unpadded ? std::string_view(padded) : line.substr(0, 15);
+    const auto t = ClassicTime(stamp);
     if (!t) {
-      Reject(rejection, RejectReason::kBadTime, Cat("syslog timestamp '", line.substr(0, 15), "'"));
+      Reject(rejection, RejectReason::kBadTime, Cat("syslog timestamp '", stamp, "'"));
       return false;
     }
     env->ts_ms = *t;
-    rest = line.substr(15);
+    rest = line.substr(unpadded ? 14 : 15);
     if (StartsWith(rest, ".")) rest.remove_prefix(std::min(rest.size(), rest.find(' ')));  // fraction
   } else if (line.size() >= 20 && line[4] == '-' && line[10] == 'T') {
     const std::string_view ts = Word(line);
@@ -222,6 +266,9 @@ DecodeOutcome SyslogEventDecoder::Fill(const Envelope& env, AuthResult result, s
   event->ts_ms = env.ts_ms;
   event->result = result;
   event->protocol = protocol;
+  // A link-local IPv6 client is logged with its zone ("fe80::1%eth0"); the zone is not part of
+  // the address.
+  if (const size_t zone = ip.find('%'); zone != std::string_view::npos && ip.find(':') < zone) ip = ip.substr(0, zone);
   const auto addr = ParseClientAddress(ip);
   if (!addr) return Reject(rejection, RejectReason::kBadIp, Cat("'", ip.substr(0, 64), "' is not an IPv4 or IPv6 address"));
   event->ip = *addr;
@@ -243,7 +290,9 @@ DecodeOutcome SyslogEventDecoder::Sshd(const Envelope& env, AuthEvent* event, Re
     if (!Number(count, &n) || n < 1 || open == std::string_view::npos) return DecodeOutcome::kSkipped;
     repeat = static_cast<uint32_t>(std::min<int>(n, kMaxRepeat));
     m = m.substr(open + 2);
-    if (const size_t close = m.rfind(" ]"); close != std::string_view::npos) m = m.substr(0, close);
+    // rsyslog writes "[ <msg>]": the message keeps its leading space, none before the ']'.
+    if (!m.empty() && m.back() == ']') m.remove_suffix(1);
+    if (!m.empty() && m.back() == ' ') m.remove_suffix(1);
   }
   const uint64_t process = HashCombine(StableHash64(env.host), env.pid);
   const bool failed = StartsWith(m, "Failed ");
@@ -251,10 +300,8 @@ DecodeOutcome SyslogEventDecoder::Sshd(const Envelope& env, AuthEvent* event, Re
   if (failed || accepted) {
     // "Failed password for [invalid user ]U from IP port P ssh2"
     const size_t for_pos = m.find(" for ");
-    const size_t from_pos = m.rfind(" from ");
-    if (for_pos == std::string_view::npos || from_pos == std::string_view::npos || from_pos < for_pos) {
-      return DecodeOutcome::kSkipped;
-    }
+    const size_t from_pos = for_pos == std::string_view::npos ? std::string_view::npos : ClientFrom(m, for_pos);
+    if (from_pos == std::string_view::npos) return DecodeOutcome::kSkipped;
     const std::string_view method = m.substr(m.find(' ') + 1, for_pos - m.find(' ') - 1);
     if (method == "none") return DecodeOutcome::kSkipped;  // a probe for allowed methods, not a guess
     std::string_view user = m.substr(for_pos + 5, from_pos - for_pos - 5);
@@ -305,8 +352,16 @@ DecodeOutcome SyslogEventDecoder::Dovecot(const Envelope& env, std::string_view 
   const std::string_view protocol = service == "imap" ? "imap" : service == "pop3" ? "pop3"
                                     : service == "submission" ? "smtp" : service == "managesieve" ? "sieve" : "other";
   const std::string_view body = m.substr(login + 8);
-  const std::string_view user = Between(body, "user=<", '>');
-  const std::string_view ip = Between(body, "rip=", ',');
+  // The user name is the client's text and may hold ">, rip=<addr>,": the address is in the last
+  // " rip=" field (only lip, mpid, TLS and session follow it), the user name ends before it.
+  size_t rip = body.rfind(" rip=");
+  if (rip == std::string_view::npos && StartsWith(body, "rip=")) rip = 0;
+  const std::string_view ip = rip == std::string_view::npos ? std::string_view() : Between(body.substr(rip), "rip=", ',');
+  std::string_view user;
+  if (const size_t u = body.find("user=<"); u != std::string_view::npos && u < rip) {
+    user = body.substr(u + 6, rip - u - 6);
+    user = user.substr(0, user.rfind('>'));
+  }
   if (StartsWith(body, "Login: ")) return Fill(env, AuthResult::kSuccess, user, ip, protocol, event, rejection);
   const size_t auth_failed = body.find("(auth failed, ");
   if (auth_failed == std::string_view::npos) return DecodeOutcome::kSkipped;
@@ -322,12 +377,22 @@ DecodeOutcome SyslogEventDecoder::Dovecot(const Envelope& env, std::string_view 
 
 DecodeOutcome SyslogEventDecoder::Postfix(const Envelope& env, AuthEvent* event, Rejection* rejection) {
   const std::string_view m = env.message;
-  const size_t sasl = m.find("]: SASL ");
-  if (sasl != std::string_view::npos && m.find(" authentication failed", sasl) != std::string_view::npos) {
-    // "warning: host[IP]: SASL LOGIN authentication failed: ..., sasl_username=U"
-    const size_t open = m.rfind('[', sasl);
+  const size_t sasl = m.find(": SASL ");
+  const size_t failed = sasl == std::string_view::npos ? sasl : m.find(" authentication failed", sasl);
+  if (failed != std::string_view::npos) {
+    // "warning: host[IP]: SASL LOGIN authentication failed: ..., sasl_username=U", or
+    // "host[IP]:port: SASL ..." with smtpd_client_port_logging.
+    const size_t close = m.rfind(']', sasl);
+    const size_t open = close == std::string_view::npos ? close : m.rfind('[', close);
     if (open == std::string_view::npos) return DecodeOutcome::kSkipped;
-    const std::string_view ip = m.substr(open + 1, sasl - open - 1);
+    // The SASL server checked no credential: its connection failed, or the mechanism is not
+    // offered. Counting these would turn an outage of the SASL server into a failure for every user.
+    const std::string_view reason = m.substr(failed);
+    if (reason.find("Connection lost to authentication server") != std::string_view::npos ||
+        reason.find("Invalid authentication mechanism") != std::string_view::npos) {
+      return DecodeOutcome::kSkipped;
+    }
+    const std::string_view ip = m.substr(open + 1, close - open - 1);
     const std::string_view user = Between(m.substr(sasl), "sasl_username=", ',');
     const DecodeOutcome o = Fill(env, AuthResult::kFailure, user, ip, "smtp", event, rejection);
     if (o == DecodeOutcome::kEvent) event->failure_reason = "bad_password";
@@ -335,10 +400,12 @@ DecodeOutcome SyslogEventDecoder::Postfix(const Envelope& env, AuthEvent* event,
   }
   const size_t user_pos = m.find("sasl_username=");
   if (user_pos != std::string_view::npos && m.find("client=") != std::string_view::npos) {
+    // "client=host[IP]" or, with smtpd_client_port_logging, "client=host[IP]:port"
     const std::string_view client = Between(m, "client=", ',');
-    const size_t open = client.rfind('[');
+    const size_t close = client.rfind(']');
+    const size_t open = close == std::string_view::npos ? close : client.rfind('[', close);
     if (open == std::string_view::npos) return DecodeOutcome::kSkipped;
-    const std::string_view ip = client.substr(open + 1, client.size() - open - 2);
+    const std::string_view ip = client.substr(open + 1, close - open - 1);
     std::string_view user = m.substr(user_pos + 14);
     user = user.substr(0, user.find(','));
     return Fill(env, AuthResult::kSuccess, user, ip, "smtp", event, rejection);

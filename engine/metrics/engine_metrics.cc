@@ -90,7 +90,7 @@ void EngineMetrics::OnReload(std::string_view component, bool ok) {
   reloads_.Add({{"component", std::string(component)}, {"result", ok ? "success" : "failure"}}).Increment();
 }
 
-void EngineMetrics::OnDecision(const Decision& d, int64_t now_wall_ms, int64_t consumed_wall_ms) {
+void EngineMetrics::OnDecision(const Decision& d, int64_t now_wall_ms, double since_consume_s) {
   const std::string key = DecisionKey(d.rule, ActionName(d.action), d.scope);
   auto it = decision_counters_.find(key);
   if (it == decision_counters_.end()) {
@@ -101,7 +101,7 @@ void EngineMetrics::OnDecision(const Decision& d, int64_t now_wall_ms, int64_t c
   it->second->Increment();
   if (d.action == ActionKind::kUnblock) return;  // an expiry has no triggering event
   latency_event_time_.Observe(std::max<int64_t>(0, now_wall_ms - d.ts_ms) / 1000.0);
-  if (consumed_wall_ms > 0) latency_consume_.Observe(std::max<int64_t>(0, now_wall_ms - consumed_wall_ms) / 1000.0);
+  if (since_consume_s >= 0) latency_consume_.Observe(since_consume_s);
 }
 
 void EngineMetrics::SetConsumerLag(const std::string& topic, int32_t partition, int64_t lag) {
@@ -111,6 +111,13 @@ void EngineMetrics::SetConsumerLag(const std::string& topic, int32_t partition, 
     it = lag_gauges_.emplace(key, &lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}})).first;
   }
   it->second->Set(static_cast<double>(std::max<int64_t>(lag, 0)));
+}
+
+void EngineMetrics::DropConsumerLag(const std::string& topic, int32_t partition) {
+  auto it = lag_gauges_.find(Cat(topic, "/", partition));
+  if (it == lag_gauges_.end()) return;
+  lag_.Remove(it->second);
+  lag_gauges_.erase(it);
 }
 
 void EngineMetrics::Publish(const Pipeline& pipeline, const StreamStats& stream, int64_t now_wall_ms) {

@@ -36,9 +36,12 @@ class EngineMetrics {
   // Creates the decision series of a (re)loaded rule set at zero and sets the rules' version.
   void OnRules(const RuleSet& rules);
   void OnReload(std::string_view component, bool ok);
-  // A decision produced; `consumed_wall_ms` is when its triggering message was consumed.
-  void OnDecision(const Decision& d, int64_t now_wall_ms, int64_t consumed_wall_ms);
+  // A decision produced; `since_consume_s` is the time since its triggering message was
+  // consumed (steady clock, sub-millisecond), negative when unknown.
+  void OnDecision(const Decision& d, int64_t now_wall_ms, double since_consume_s);
   void SetConsumerLag(const std::string& topic, int32_t partition, int64_t lag);
+  // A partition revoked from this instance: its lag is no longer ours to report.
+  void DropConsumerLag(const std::string& topic, int32_t partition);
 
   // Copies counters and gauges from the engine's state.
   void Publish(const Pipeline& pipeline, const StreamStats& stream, int64_t now_wall_ms);

@@ -85,7 +85,8 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
     AppendDecisionJson(d, &buffer_);
     Produce(s_->decisions_topic_.get(), d.subject.value, buffer_, nullptr);
     ++s_->stats_.produced_decisions;
-    s_->metrics_->OnDecision(d, WallMs(), s_->consumed_wall_ms_);
+    s_->metrics_->OnDecision(
+        d, WallMs(), std::chrono::duration<double>(std::chrono::steady_clock::now() - s_->consumed_at_).count());
   }
   void Enriched(const EnrichedEvent&) override {}
   void Write(const DeadLetter& letter) override {
@@ -317,7 +318,7 @@ void KafkaService::Process(RdKafka::Message& m) {
   const std::string topic = m.topic_name();  // by value: keep it alive for `pos`
   const int64_t stream = StreamId(topic, m.partition());
   const int64_t offset = m.offset();
-  consumed_wall_ms_ = WallMs();
+  consumed_at_ = std::chrono::steady_clock::now();
   tracker_.Begin(stream, offset);
   output_->SetCurrent(stream, offset);
   SourcePosition pos;
@@ -352,7 +353,10 @@ void KafkaService::OnRevoke(const std::vector<RdKafka::TopicPartition*>& partiti
     }
   }
   StoreOffsets();  // committed by librdkafka as the partitions are unassigned
-  for (const auto* tp : partitions) tracker_.Forget(StreamId(tp->topic(), tp->partition()));
+  for (const auto* tp : partitions) {
+    tracker_.Forget(StreamId(tp->topic(), tp->partition()));
+    metrics_->DropConsumerLag(tp->topic(), tp->partition());
+  }
 }
 
 void KafkaService::MaybeReload(bool forced) {

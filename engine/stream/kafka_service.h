@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -86,7 +87,7 @@ class KafkaService {
   std::unique_ptr<EngineMetrics> metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::atomic<size_t> assigned_partitions_{0};
-  int64_t consumed_wall_ms_ = 0;  // when the message being processed was consumed
+  std::chrono::steady_clock::time_point consumed_at_;  // when the message being processed was consumed
   int64_t last_publish_ms_ = 0;
 };
 
