@@ -33,7 +33,7 @@
 // state grows for as long as it runs.
 //
 // Last recorded 2026-11-27: AMD EPYC (2 vCPU VM shared with other builds, load 2-4), Release,
-// GCC 12.2; CPU time, medians of 5 repetitions:
+// GCC 12.2, engine before d4b5634 (flat_hash_map profile store); CPU time, medians of 5 reps:
 //   BM_SlidingCounterAddCount   2m: 11.3 ns   1h: 9.6 ns   24h: 9.7 ns
 //   BM_SlidingDistinctAddCount  exact (48 values): 32.9 ns   sketch (2^20 values): 449 ns
 //   BM_DetectBenign             10^3: 522 ns   10^5: 727 ns   10^6: 1040 ns   (0 signals, 0 window keys)

@@ -23,16 +23,16 @@
 //
 // Last recorded 2026-11-27: AMD EPYC (2 vCPU VM shared with other builds), Release, GCC 12.2;
 // K = 2; bytes per tracked account (ns/event is noisy: the machine was loaded):
-//   engine as committed (fc931c2..21fe714: flat_hash_map<uint64_t, AccountProfile>,
-//   sizeof(AccountProfile) = 100, a map slot 112 + 1 control byte):
+//   before d4b5634 (flat_hash_map<uint64_t, AccountProfile>, sizeof(AccountProfile) = 100, a map
+//   slot 112 + 1 control byte):
 //     accounts   engine_B   rss_B   peak_B   ns/event   wall
 //     10^5         148.1    151.7    222.9      1627    0.3 s
 //     10^6         237.0    237.3    355.4      1818    3.6 s
 //     10^7         189.6    189.6    284.4      1626   32.5 s   (peak RSS 2.8 GB)
 //   113 bytes / load, and the load swings between 7/16 and 7/8 with each doubling of the map:
 //   the 160-byte target holds at 10^5 only.
-//   working tree with the uncommitted dense-vector profile store (index map<uint64_t, uint32_t>
-//   + vector<AccountProfile>, sizeof(AccountProfile) = 96):
+//   d4b5634, the dense-vector profile store (index map<uint64_t, uint32_t> + vector<AccountProfile>,
+//   sizeof(AccountProfile) = 96; measured on its working-tree form just before it was committed):
 //     10^5         148.1    143.8    172.1      1414    0.3 s
 //     10^6         136.3    167.6    167.5      1499    3.0 s
 //     10^7         189.6    128.1    193.2      1845   36.9 s

@@ -1,0 +1,93 @@
+// Input generators shared by the benchmarks: where the checkout is, random routable addresses,
+// and a Zipf-like sampler for "a few addresses/accounts are most of the traffic". Everything
+// here runs before a timed loop; nothing in it is meant to be fast. Deterministic for a seed.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/ip_address.h"
+
+namespace authwatch::bench {
+
+// A file of the checkout (rules/, deploy/, var/geoip/).
+inline std::string SourcePath(const std::string& relative) {
+  return std::string(AUTHWATCH_SOURCE_DIR) + "/" + relative;
+}
+
+// A uniformly random IPv4 address outside the special-purpose blocks of RFC 6890 (private,
+// loopback, link-local, CGNAT, documentation, benchmarking, multicast, reserved).
+inline uint32_t RandomRoutableV4(std::mt19937_64& rng) {
+  for (;;) {
+    const auto a = static_cast<uint32_t>(rng());
+    const uint32_t o1 = a >> 24, o2 = (a >> 16) & 0xff, o3 = (a >> 8) & 0xff;
+    if (o1 == 0 || o1 == 10 || o1 == 127 || o1 >= 224) continue;
+    if (o1 == 100 && (o2 & 0xc0) == 64) continue;   // 100.64/10
+    if (o1 == 169 && o2 == 254) continue;            // 169.254/16
+    if (o1 == 172 && (o2 & 0xf0) == 16) continue;   // 172.16/12
+    if (o1 == 192 && o2 == 168) continue;            // 192.168/16
+    if (o1 == 192 && o2 == 0 && (o3 == 0 || o3 == 2)) continue;
+    if (o1 == 198 && (o2 & 0xfe) == 18) continue;   // 198.18/15
+    if (o1 == 198 && o2 == 51 && o3 == 100) continue;
+    if (o1 == 203 && o2 == 0 && o3 == 113) continue;
+    return a;
+  }
+}
+
+// Announced IPv6 ranges (first, last) read from var/geoip/asn-ipv6.csv, so that random IPv6
+// addresses fall where real clients are (a random address in 2000::/3 is almost never routed,
+// and its lookup would stop early in the tree). Empty when the file is missing.
+inline std::vector<std::pair<IpAddress, IpAddress>> LoadV6Ranges() {
+  std::vector<std::pair<IpAddress, IpAddress>> out;
+  std::ifstream in(SourcePath("var/geoip/asn-ipv6.csv"));
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t c1 = line.find(',');
+    const size_t c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+    if (c2 == std::string::npos) continue;
+    auto lo = IpAddress::Parse(std::string_view(line).substr(0, c1));
+    auto hi = IpAddress::Parse(std::string_view(line).substr(c1 + 1, c2 - c1 - 1));
+    if (lo && hi && !lo->is_v4()) out.emplace_back(*lo, *hi);
+  }
+  return out;
+}
+
+// A random address inside one of `ranges` (range chosen uniformly, then an address in it).
+inline IpAddress RandomV6In(const std::vector<std::pair<IpAddress, IpAddress>>& ranges,
+                            std::mt19937_64& rng) {
+  for (;;) {
+    const auto& [lo, hi] = ranges[rng() % ranges.size()];
+    std::array<uint8_t, 16> b = lo.bytes();
+    // Randomise every byte after the common prefix of lo and hi; retry if outside [lo, hi].
+    size_t common = 0;
+    while (common < 16 && lo.bytes()[common] == hi.bytes()[common]) ++common;
+    for (size_t i = common; i < 16; ++i) b[i] = static_cast<uint8_t>(rng());
+    if (b >= lo.bytes() && b <= hi.bytes()) return IpAddress::FromV6(b);
+  }
+}
+
+// Draws ranks 0..n-1 with P(k) proportional to 1/(k+1)^s (inverse CDF by binary search).
+class ZipfSampler {
+ public:
+  ZipfSampler(size_t n, double s) : cdf_(n) {
+    double sum = 0;
+    for (size_t k = 0; k < n; ++k) cdf_[k] = sum += 1.0 / std::pow(double(k + 1), s);
+    for (double& c : cdf_) c /= sum;
+  }
+  size_t operator()(std::mt19937_64& rng) {
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    return std::min(cdf_.size() - 1,
+                    size_t(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin()));
+  }
+
+ private:
+  std::vector<double> cdf_;
+};
+
+}  // namespace authwatch::bench
