@@ -84,7 +84,10 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   d.would_action = s.consequence.action;
   d.offence = offence;
 
-  active_[key] = Active{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id};
+  Active fresh{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id};
+  if (auto it = active_.find(key); it != active_.end()) Count(it->second, -1);
+  Count(fresh, +1);
+  active_[key] = std::move(fresh);
   expiries_.push({d.expires_ms, key});
   ++stats_.decisions;
   out->push_back(std::move(d));
@@ -120,6 +123,7 @@ void DecisionPolicy::AdvanceTo(EventTimeMs now, std::vector<Decision>* out) {
       out->push_back(std::move(d));
       ++stats_.expired;
     }
+    Count(it->second, -1);
     active_.erase(it);
   }
 }
@@ -129,19 +133,16 @@ bool DecisionPolicy::Lift(const Subject& subject, const std::string& scope, Even
   auto it = active_.find(ActiveKey(subject, scope, false));
   if (it == active_.end()) return false;
   out->push_back(MakeUnblock(it->second, now, why));
+  Count(it->second, -1);
   active_.erase(it);
   return true;
 }
 
-std::array<size_t, 3> DecisionPolicy::ActiveByAction() const {
-  std::array<size_t, 3> out{};
-  for (const auto& [k, a] : active_) {
-    if (a.dry_run) continue;
-    if (a.action == ActionKind::kBlock) ++out[0];
-    else if (a.action == ActionKind::kChallenge) ++out[1];
-    else if (a.action == ActionKind::kMonitor) ++out[2];
-  }
-  return out;
+void DecisionPolicy::Count(const Active& a, int delta) {
+  if (a.dry_run || a.action == ActionKind::kUnblock) return;
+  active_by_action_[static_cast<size_t>(a.action)] += static_cast<size_t>(delta);
 }
+
+std::array<size_t, 3> DecisionPolicy::ActiveByAction() const { return active_by_action_; }
 
 }  // namespace authwatch

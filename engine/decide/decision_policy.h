@@ -72,6 +72,10 @@ class DecisionPolicy {
   absl::flat_hash_map<uint64_t, Offences> offences_;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
   PolicyStats stats_;
+  // Active decisions by action (block, challenge, monitor), dry runs excluded; kept as they
+  // change so that metrics never walk the map.
+  std::array<size_t, 3> active_by_action_{};
+  void Count(const Active& a, int delta);
 };
 
 // A decision id that is the same for the same rule, subject, scope and triggering event.

@@ -150,7 +150,7 @@ void AccountProfiles::DropIdle(EventTimeMs now) {
 size_t AccountProfiles::MemoryBytes() const {
   // The index: one slot (key + index) and one control byte per bucket; the dense profiles.
   return index_.capacity() * (sizeof(std::pair<const uint64_t, uint32_t>) + 1) +
-         profiles_.capacity() * sizeof(AccountProfile) + free_.capacity() * sizeof(uint32_t);
+         profiles_.size() * sizeof(AccountProfile) + free_.size() * sizeof(uint32_t);
 }
 
 }  // namespace authwatch

@@ -384,9 +384,13 @@ bool Compiler::CompileFilter(const YAML::Node& n, Filter* out) {
           ok = false;
         }
         c.numbers.push_back(asn);
-      } else if (c.field == FilterField::kResult && s != "success" && s != "failure") {
-        Error(DiagCode::kInvalidValue, v, Cat("invalid value: result '", s, "' must be success or failure"));
-        ok = false;
+      } else if (c.field == FilterField::kResult) {
+        if (s != "success" && s != "failure") {
+          Error(DiagCode::kInvalidValue, v, Cat("invalid value: result '", s, "' must be success or failure"));
+          ok = false;
+        }
+        c.result_mask |= s == "success" ? 1 : 2;
+        c.strings.push_back(s);  // for descriptions
       } else if (c.field == FilterField::kCountry) {
         c.strings.push_back(absl::AsciiStrToUpper(s));
       } else if (c.field == FilterField::kProtocol || c.field == FilterField::kAccount) {

@@ -85,7 +85,9 @@ bool RuleSet::Matches(const Filter& filter, const EventContext& ctx) const {
       m = InList(c.list, ctx);
     } else {
       switch (c.field) {
-        case FilterField::kResult: m = AnyEquals(c.strings, AuthResultName(ev.result)); break;
+        case FilterField::kResult:
+          m = c.result_mask & (ev.result == AuthResult::kSuccess ? 1 : 2);
+          break;
         case FilterField::kProtocol: m = AnyEquals(c.strings, ev.protocol); break;
         case FilterField::kCountry: m = geo && AnyEquals(c.strings, geo->country_iso); break;
         case FilterField::kReason: m = AnyEquals(c.strings, ev.failure_reason); break;

@@ -43,6 +43,7 @@ struct FilterClause {
   std::vector<std::string> strings;  // for string fields
   std::vector<uint32_t> numbers;     // for asn
   bool boolean = false;              // for profile facts
+  uint8_t result_mask = 0;           // for result: bit 0 success, bit 1 failure (no string compare)
   int list = -1;                     // index into RuleSet::lists for in_list / not_in_list
   std::string list_name;             // as written, for diagnostics and reload
 };

@@ -137,7 +137,7 @@ void RuleWindows::Rotate(PerRule& pr, EventTimeMs t) {
 RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create) {
   Rotate(pr, t);
   if (auto it = pr.current.find(key); it != pr.current.end()) return it->second.get();
-  if (auto it = pr.previous.find(key); it != pr.previous.end()) {
+  if (auto it = pr.previous.empty() ? pr.previous.end() : pr.previous.find(key); it != pr.previous.end()) {
     auto node = pr.previous.extract(it);
     auto [pos, ok] = pr.current.emplace(key, std::move(node.mapped()));
     return pos->second.get();
@@ -206,13 +206,15 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
       }
     }
     if (matched != 0 || on) {
-      Sample s{t, ctx.event->event.ip, ctx.event->event.result, ctx.event->event.account,
-               ctx.event->event.protocol};
-      if (st->samples.size() < kMaxSamples) {
-        st->samples.push_back(std::move(s));
-      } else {
-        st->samples[st->next_sample] = std::move(s);
-      }
+      // Overwrite the oldest sample in place: its strings' memory is reused.
+      // next_sample walks 0, 1, 2, 0, ...: while filling up it is the slot just added.
+      if (st->samples.size() < kMaxSamples) st->samples.emplace_back();
+      Sample& s = st->samples[st->next_sample];
+      s.ts_ms = t;
+      s.ip = ctx.event->event.ip;
+      s.result = ctx.event->event.result;
+      s.account.assign(ctx.event->event.account);
+      s.protocol.assign(ctx.event->event.protocol);
       st->next_sample = (st->next_sample + 1) % kMaxSamples;
     }
     if (!on || t < st->refire_after_ms) continue;

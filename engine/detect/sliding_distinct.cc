@@ -1,6 +1,7 @@
 #include "detect/sliding_distinct.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -96,10 +97,16 @@ uint32_t SlidingDistinct::Count(EventTimeMs now, int64_t window_ms) const {
     const auto& regs = s.registers[Slot(b)];
     for (int i = 0; i < kRegisters; ++i) merged[i] = std::max(merged[i], regs[i]);
   }
+  // 2^-r for every possible rank, computed once (std::ldexp per register dominated Count).
+  static const std::array<double, 66> kInversePowers = [] {
+    std::array<double, 66> t{};
+    for (size_t i = 0; i < t.size(); ++i) t[i] = std::ldexp(1.0, -static_cast<int>(i));
+    return t;
+  }();
   double sum = 0;
   int zeros = 0;
   for (uint8_t r : merged) {
-    sum += std::ldexp(1.0, -r);
+    sum += kInversePowers[std::min<size_t>(r, 65)];
     zeros += r == 0;
   }
   const double m = kRegisters;
@@ -120,7 +127,8 @@ bool SlidingDistinct::Contains(uint64_t hash, EventTimeMs now, int64_t window_ms
 
 bool SlidingDistinct::Expired(EventTimeMs now, int64_t window_ms) const {
   if (sketch_) return FloorDiv(now, SketchWidth(window_ms)) - sketch_->head >= kSketchBuckets;
-  return Count(now, window_ms) == 0;
+  // Every entry was last seen at or before the newest time: all gone when that one is.
+  return exact_.empty() || newest_ / 1000 <= (now - window_ms) / 1000;
 }
 
 }  // namespace authwatch

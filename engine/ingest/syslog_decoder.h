@@ -1,15 +1,17 @@
 // SyslogEventDecoder: the login lines that mail and shell servers already write, so that users
 // with rsyslog-to-Kafka (omkafka) pipelines or plain log files need no converter.
 //
-// Envelopes: RFC 3164 ("Nov  2 10:00:01 host prog[pid]: msg", optional <PRI>; the year and
-// zone are not in the line and come from options), the same with an RFC 3339 timestamp
-// (rsyslog's high-precision format), RFC 5424 ("<34>1 2026-11-02T10:00:01Z host prog pid - - msg"),
-// and systemd-journal JSON export (journalctl -o json: __REALTIME_TIMESTAMP, MESSAGE,
-// SYSLOG_IDENTIFIER, _PID).
+// Envelopes: RFC 3164 ("Nov  2 10:00:01 host prog[pid]: msg", optional <PRI>, also an unpadded
+// day "Nov 2"; the year and zone are not in the line and come from options), the same with an
+// RFC 3339 timestamp (rsyslog's high-precision format), RFC 5424 ("<34>1 2026-11-02T10:00:01Z
+// host prog pid - - msg"), and systemd-journal JSON export (journalctl -o json:
+// __REALTIME_TIMESTAMP, MESSAGE, SYSLOG_IDENTIFIER, _PID).
 //
 // Messages (one event per login ATTEMPT, not per line: servers write two to four lines per
 // failed password, and counting lines is the main source of the peers' false positives):
-//   OpenSSH  "Failed <method> for [invalid user ]U from IP port P ssh2"     failure
+//   OpenSSH  "Failed <method> for [invalid user ]U from IP port P ssh2"     failure (U is the
+//                client's text and may hold " from <addr>": IP is the last " from " followed by
+//                " port P[ sshN]" and the end or ": "; an IPv6 zone "%eth0" is dropped)
 //            "Accepted <method> for U from IP port P ssh2"                  success
 //            "Invalid user U from IP port P"                                failure; the next
 //                "Failed ... for invalid user U" of the same process is the same attempt
@@ -20,7 +22,10 @@
 //            "<proto>-login: (Disconnected|Aborted login) (auth failed, N attempts ...): user=<U>, ..., rip=IP"
 //                                                                           N failures
 //   Postfix  "warning: host[IP]: SASL <M> authentication failed: ...[, sasl_username=U]"
-//                                                                           failure (account if named)
+//                                                                           failure (account if named;
+//                "host[IP]:port" with smtpd_client_port_logging; not when the reason says no
+//                credential was checked: "Connection lost to authentication server",
+//                "Invalid authentication mechanism")
 //            "...: client=host[IP], sasl_method=M, sasl_username=U"        success (smtp)
 // Every other line is skipped (counted), not rejected; an auth line with a bad address or time
 // is rejected with its reason. Not thread-safe (per-process state for sshd).
