@@ -304,6 +304,12 @@ DecodeOutcome SyslogEventDecoder::Sshd(const Envelope& env, AuthEvent* event, Re
     if (from_pos == std::string_view::npos) return DecodeOutcome::kSkipped;
     const std::string_view method = m.substr(m.find(' ') + 1, for_pos - m.find(' ') - 1);
     if (method == "none") return DecodeOutcome::kSkipped;  // a probe for allowed methods, not a guess
+    // A client offering a key that is not authorised, then its password, is the owner (the
+    // Elastic auth.log shows it before every password login); fail2ban ignores it too (gh-1263).
+    // A key guessed for an invalid user still counts.
+    if (failed && method == "publickey" && !StartsWith(m.substr(for_pos + 5), "invalid user ")) {
+      return DecodeOutcome::kSkipped;
+    }
     std::string_view user = m.substr(for_pos + 5, from_pos - for_pos - 5);
     bool invalid = false;
     if (StartsWith(user, "invalid user ")) {

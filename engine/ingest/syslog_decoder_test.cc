@@ -716,7 +716,10 @@ TEST(SyslogRealLogsTest, EverySshdFailedAndAcceptedLineIsCounted) {
       const auto ip = IpAddress::Parse(OnlyFromAddress(msg));
       const std::string where = file.filename().string() + ":" + std::to_string(n) + ": " + line;
       if (msg.substr(0, 13) == "Invalid user " && o == DecodeOutcome::kEvent) invalid_user[pid] = ev.ip;
-      const bool failed = msg.substr(0, 7) == "Failed " && msg.substr(0, 12) != "Failed none ";
+      // Not attempts by design: "Failed none" (a probe) and a valid user's "Failed publickey"
+      // (an unauthorised key offered before the password).
+      const bool failed = msg.substr(0, 7) == "Failed " && msg.substr(0, 12) != "Failed none " &&
+                          !(msg.substr(0, 17) == "Failed publickey " && msg.find(" for invalid user ") == std::string_view::npos);
       const bool accepted = msg.substr(0, 9) == "Accepted ";
       if (!ip || !(failed || accepted)) continue;  // fail2ban's samples hold hostnames and bad addresses on purpose
       ++checked;
