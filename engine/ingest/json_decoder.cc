@@ -107,7 +107,29 @@ std::optional<EventTimeMs> ParseTime(const element& e, TimeFormat format, std::s
 }  // namespace
 
 JsonEventDecoder::JsonEventDecoder(FieldMapping mapping, size_t max_record_bytes)
-    : mapping_(std::move(mapping)), max_record_bytes_(max_record_bytes) {}
+    : mapping_(std::move(mapping)), max_record_bytes_(max_record_bytes) {
+  const std::string* pointers[kSlots] = {&mapping_.ts,         &mapping_.account,   &mapping_.ip,
+                                         &mapping_.result,     &mapping_.protocol,  &mapping_.user_agent,
+                                         &mapping_.device_id,  &mapping_.reason,    &mapping_.event_id};
+  for (int i = 0; i < kSlots; ++i) {
+    pointers_[i] = pointers[i];
+    const std::string& p = *pointers[i];
+    // "/name" without further levels or RFC 6901 escapes.
+    if (p.size() > 1 && p.find('/', 1) == std::string::npos && p.find('~') == std::string::npos) {
+      top_level_[i] = true;
+      top_level_key_[i] = p.substr(1);
+    }
+  }
+}
+
+bool JsonEventDecoder::Get(int slot, const element& root, element* out) const {
+  if (top_level_[slot]) {
+    if (!(found_mask_ & (1u << slot))) return false;
+    *out = found_[slot];
+    return !out->is_null() && !(out->is_string() && out->get_string().value_unsafe().empty());
+  }
+  return Find(root, *pointers_[slot], out);
+}
 
 DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event,
                                        Rejection* rejection) {
@@ -129,6 +151,20 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
     return Reject(rejection, RejectReason::kInvalidJson, "a record must be a JSON object");
   }
 
+  // One pass over the top-level keys fills the slots whose pointers are top-level (the first
+  // occurrence of a duplicated key wins, as with at_pointer).
+  found_mask_ = 0;
+  const simdjson::dom::object object = root.get_object().value_unsafe();
+  for (auto field : object) {
+    for (int i = 0; i < kSlots; ++i) {
+      if (top_level_[i] && !(found_mask_ & (1u << i)) && field.key == top_level_key_[i]) {
+        found_[i] = field.value;
+        found_mask_ |= 1u << i;
+        break;
+      }
+    }
+  }
+
   for (const auto& [pointer, values] : mapping_.only_when) {
     element v;
     if (!Find(root, pointer, &v) || !IsScalar(v) || !MatchesAny(ScalarText(v), values)) {
@@ -140,7 +176,7 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
   element v;
 
   // Time.
-  if (!Find(root, mapping_.ts, &v)) {
+  if (!Get(kTs, root, &v)) {
     return Reject(rejection, RejectReason::kMissingField, Cat("no time at ", mapping_.ts));
   }
   std::string why;
@@ -152,7 +188,7 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
   event->ts_ms = *ts;
 
   // Account.
-  if (!Find(root, mapping_.account, &v)) {
+  if (!Get(kAccount, root, &v)) {
     return Reject(rejection, RejectReason::kMissingField,
                   Cat("no account at ", mapping_.account));
   }
@@ -169,7 +205,7 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
   }
 
   // Address.
-  if (!Find(root, mapping_.ip, &v)) {
+  if (!Get(kIp, root, &v)) {
     return Reject(rejection, RejectReason::kMissingField, Cat("no ip at ", mapping_.ip));
   }
   if (!v.is_string()) {
@@ -184,7 +220,7 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
   event->ip = *ip;
 
   // Result.
-  if (!Find(root, mapping_.result, &v)) {
+  if (!Get(kResult, root, &v)) {
     return Reject(rejection, RejectReason::kMissingField,
                   Cat("no result at ", mapping_.result));
   }
@@ -208,24 +244,28 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
 
   // Optional fields: a wrong type here is still an error (the producer is misconfigured).
   struct Optional {
-    const std::string* pointer;
+    int slot;
     std::string* out;
     size_t max_len;
   };
   const Optional optionals[] = {
-      {&mapping_.protocol, &event->protocol, kMaxProtocolBytes},
-      {&mapping_.user_agent, &event->user_agent, kMaxFreeTextBytes},
-      {&mapping_.device_id, &event->device_id, kMaxFreeTextBytes},
-      {&mapping_.reason, &event->failure_reason, kMaxFreeTextBytes},
-      {&mapping_.event_id, &event->event_id, kMaxFreeTextBytes},
+      {kProtocol, &event->protocol, kMaxProtocolBytes},
+      {kUserAgent, &event->user_agent, kMaxFreeTextBytes},
+      {kDeviceId, &event->device_id, kMaxFreeTextBytes},
+      {kReason, &event->failure_reason, kMaxFreeTextBytes},
+      {kEventId, &event->event_id, kMaxFreeTextBytes},
   };
   for (const auto& o : optionals) {
-    if (!Find(root, *o.pointer, &v)) continue;
+    if (!Get(o.slot, root, &v)) continue;
     if (!IsScalar(v)) {
       return Reject(rejection, RejectReason::kWrongType,
-                    Cat(*o.pointer, " must be a string"));
+                    Cat(*pointers_[o.slot], " must be a string"));
     }
-    *o.out = v.is_string() ? std::string(v.get_string().value_unsafe()) : ScalarText(v);
+    if (v.is_string()) {
+      o.out->assign(v.get_string().value_unsafe());
+    } else {
+      *o.out = ScalarText(v);
+    }
     if (o.out->size() > o.max_len) o.out->resize(o.max_len);  // free text: keep a prefix
   }
   if (event->protocol.empty()) event->protocol = mapping_.protocol_constant;
