@@ -307,7 +307,7 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   return s;
 }
 
-int64_t KafkaService::StreamId(const std::string& topic, int32_t partition) const {
+int64_t KafkaService::StreamId(std::string_view topic, int32_t partition) const {
   const auto& topics = config_.kafka.input_topics;
   const int64_t index = std::find(topics.begin(), topics.end(), topic) - topics.begin();
   return (index << 32) | static_cast<uint32_t>(partition);
@@ -315,7 +315,8 @@ int64_t KafkaService::StreamId(const std::string& topic, int32_t partition) cons
 
 void KafkaService::Process(RdKafka::Message& m) {
   ++stats_.consumed;
-  const std::string topic = m.topic_name();  // by value: keep it alive for `pos`
+  // The C API's name: no std::string allocated per message.
+  const std::string_view topic = rd_kafka_topic_name(static_cast<rd_kafka_message_t*>(m.c_ptr())->rkt);
   const int64_t stream = StreamId(topic, m.partition());
   const int64_t offset = m.offset();
   consumed_at_ = std::chrono::steady_clock::now();
@@ -441,7 +442,9 @@ absl::Status KafkaService::Run() {
         }
         break;
     }
-    producer_->poll(0);
+    // Delivery reports are served every 64 messages or when idle: poll() takes the producer's
+    // queue lock, and once per message was a measurable share of the loop.
+    if ((++loop_ & 63) == 0 || m->err() != RdKafka::ERR_NO_ERROR) producer_->poll(0);
     const int64_t now = NowMs();
     if (now - last_store >= 100) {
       StoreOffsets();

@@ -62,7 +62,7 @@ class KafkaService {
   void MaybeReload(bool forced);
   // Waits (serving callbacks) until nothing is in flight for `partition` (-1: any), at most timeout.
   bool Drain(int64_t stream, int timeout_ms);
-  int64_t StreamId(const std::string& topic, int32_t partition) const;
+  int64_t StreamId(std::string_view topic, int32_t partition) const;
   void OnRevoke(const std::vector<RdKafka::TopicPartition*>& partitions);
   void OnStatistics(const std::string& json);
   void PublishMetrics();
@@ -89,6 +89,7 @@ class KafkaService {
   std::atomic<size_t> assigned_partitions_{0};
   std::chrono::steady_clock::time_point consumed_at_;  // when the message being processed was consumed
   int64_t last_publish_ms_ = 0;
+  uint64_t loop_ = 0;
 };
 
 }  // namespace authwatch

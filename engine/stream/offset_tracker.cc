@@ -6,8 +6,13 @@ namespace authwatch {
 
 void OffsetTracker::Begin(int64_t partition, int64_t offset) {
   Partition& p = partitions_[partition];
-  ++p.pending[offset];
+  p.in_progress = offset;
   p.next = std::max(p.next, offset + 1);
+}
+
+void OffsetTracker::Finish(int64_t partition, int64_t offset) {
+  auto it = partitions_.find(partition);
+  if (it != partitions_.end() && it->second.in_progress == offset) it->second.in_progress = -1;
 }
 
 void OffsetTracker::AddPending(int64_t partition, int64_t offset) {
@@ -26,7 +31,9 @@ std::optional<int64_t> OffsetTracker::Committable(int64_t partition) const {
   auto it = partitions_.find(partition);
   if (it == partitions_.end() || it->second.next < 0) return std::nullopt;
   const Partition& p = it->second;
-  return p.pending.empty() ? p.next : p.pending.begin()->first;
+  int64_t c = p.pending.empty() ? p.next : p.pending.begin()->first;
+  if (p.in_progress >= 0) c = std::min(c, p.in_progress);
+  return c;
 }
 
 std::vector<std::pair<int64_t, int64_t>> OffsetTracker::TakeCommittable() {
@@ -44,7 +51,7 @@ std::vector<std::pair<int64_t, int64_t>> OffsetTracker::TakeCommittable() {
 size_t OffsetTracker::Incomplete(int64_t partition) const {
   size_t n = 0;
   for (const auto& [id, p] : partitions_) {
-    if (partition == -1 || id == partition) n += p.pending.size();
+    if (partition == -1 || id == partition) n += p.pending.size() + (p.in_progress >= 0 ? 1 : 0);
   }
   return n;
 }

@@ -26,7 +26,7 @@ class OffsetTracker {
   // One more record produced for the message, to be acknowledged.
   void AddPending(int64_t partition, int64_t offset);
   // The pipeline is done with the message.
-  void Finish(int64_t partition, int64_t offset) { Release(partition, offset); }
+  void Finish(int64_t partition, int64_t offset);
   // A produced record was acknowledged.
   void Ack(int64_t partition, int64_t offset) { Release(partition, offset); }
 
@@ -41,7 +41,10 @@ class OffsetTracker {
 
  private:
   struct Partition {
-    std::map<int64_t, int> pending;  // offset -> outstanding holds (processing + deliveries)
+    // Messages are processed one at a time per partition, so "being processed" is one offset;
+    // only messages with deliveries in flight enter the map (most messages cause none).
+    std::map<int64_t, int> pending;  // offset -> deliveries not yet acknowledged
+    int64_t in_progress = -1;        // the message being processed, or -1
     int64_t next = -1;               // one past the highest offset begun
     int64_t last_reported = -1;
   };
