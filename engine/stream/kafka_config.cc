@@ -45,6 +45,12 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
     props["partition.assignment.strategy"] = "cooperative-sticky";
     props["enable.auto.commit"] = "true";     // commits the offsets we store, every 5 s
     props["statistics.interval.ms"] = "5000"; // consumer lag for the metrics
+    // Fetch in large batches: with librdkafka's 1 MiB per partition per fetch, a backlog is read
+    // at one fetch round trip per ~4,000 events and the loop sleeps half the time waiting for
+    // data (measured: 105k events/s with defaults, 270k with these, bench/e2e/run.sh).
+    props["max.partition.fetch.bytes"] = "10485760";
+    props["fetch.max.bytes"] = "104857600";
+    props["queued.min.messages"] = "1000000";
   } else {
     props["linger.ms"] = "1";  // decisions are few and urgent: a gateway waits on them
   }
@@ -54,7 +60,9 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
                                           "partition.assignment.strategy", "enable.auto.commit",
                                           "auto.commit.interval.ms", "session.timeout.ms",
                                           "max.poll.interval.ms", "fetch.min.bytes", "fetch.wait.max.ms",
-                                          "enable.auto.offset.store", "isolation.level"};
+                                          "enable.auto.offset.store", "isolation.level",
+                                          "max.partition.fetch.bytes", "fetch.max.bytes",
+                                          "queued.min.messages", "queued.max.messages.kbytes"};
     static const std::vector<std::string> kProducerOnly = {"linger.ms", "acks", "enable.idempotence", "compression.type",
                                           "message.timeout.ms", "batch.size", "queue.buffering.max.ms",
                                           "queue.buffering.max.messages", "retries", "transactional.id"};
