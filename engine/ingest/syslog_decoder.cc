@@ -327,6 +327,7 @@ DecodeOutcome SyslogEventDecoder::Sshd(const Envelope& env, AuthEvent* event, Re
     }
     const DecodeOutcome o = Fill(env, failed ? AuthResult::kFailure : AuthResult::kSuccess, user, ip, "ssh", event, rejection);
     if (o == DecodeOutcome::kEvent) {
+      MarkAttempted(process);
       event->repeat = repeat;
       if (failed) event->failure_reason = invalid ? "unknown_user" : "bad_password";
     }
@@ -342,10 +343,34 @@ DecodeOutcome SyslogEventDecoder::Sshd(const Envelope& env, AuthEvent* event, Re
       event->failure_reason = "unknown_user";
       if (invalid_user_pending_.size() >= kMaxPendingProcesses) invalid_user_pending_.clear();
       invalid_user_pending_[process] = env.ts_ms;
+      MarkAttempted(process);
     }
     return o;
   }
-  return DecodeOutcome::kSkipped;  // pam_unix, Connection closed, Disconnected, ...: not attempts
+  // "Connection closed by authenticating user root 1.2.3.4 port 5555 [preauth]"
+  for (std::string_view prefix : {"Connection closed by authenticating user ", "Disconnected from authenticating user ",
+                                  "Connection closed by invalid user ", "Disconnected from invalid user "}) {
+    if (!StartsWith(m, prefix) || m.find("[preauth]") == std::string_view::npos) continue;
+    const bool already = attempted_.erase(process) > 0;
+    invalid_user_pending_.erase(process);
+    if (already) return DecodeOutcome::kSkipped;  // the attempt was counted on its own line
+    const size_t port = m.rfind(" port ");
+    if (port == std::string_view::npos) return DecodeOutcome::kSkipped;
+    const std::string_view head = m.substr(prefix.size(), port - prefix.size());  // "U IP"
+    const size_t sp = head.rfind(' ');
+    if (sp == std::string_view::npos) return DecodeOutcome::kSkipped;
+    const DecodeOutcome o = Fill(env, AuthResult::kFailure, head.substr(0, sp), head.substr(sp + 1), "ssh", event, rejection);
+    if (o == DecodeOutcome::kEvent) {
+      event->failure_reason = prefix.find("invalid") != std::string_view::npos ? "unknown_user" : "preauth_disconnect";
+    }
+    return o;
+  }
+  return DecodeOutcome::kSkipped;  // pam_unix, other Connection closed/Disconnected lines: not attempts
+}
+
+void SyslogEventDecoder::MarkAttempted(uint64_t process) {
+  if (attempted_.size() >= kMaxPendingProcesses) attempted_.clear();
+  attempted_[process] = true;
 }
 
 DecodeOutcome SyslogEventDecoder::Dovecot(const Envelope& env, std::string_view m, AuthEvent* event,

@@ -18,6 +18,9 @@
 //            "message repeated N times: [ Failed password for ... ]"       N failures
 //            pam_unix "authentication failure; ... rhost=IP user=U"         the same attempt as the
 //                "Failed" line sshd writes with it: not counted
+//            "(Connection closed by|Disconnected from) (authenticating|invalid) user U IP port P [preauth]"
+//                                                                           failure, unless the same
+//                process already logged its attempt
 //   Dovecot  "<proto>-login: Login: user=<U>, method=M, rip=IP, ..."       success
 //            "<proto>-login: (Disconnected|Aborted login) (auth failed, N attempts ...): user=<U>, ..., rip=IP"
 //                                                                           N failures
@@ -65,6 +68,7 @@ class SyslogEventDecoder final : public EventDecoder {
   bool ParseJournal(std::string_view line, Envelope* env, Rejection* rejection);
   std::optional<EventTimeMs> ClassicTime(std::string_view text);
   DecodeOutcome Sshd(const Envelope& env, AuthEvent* event, Rejection* rejection);
+  void MarkAttempted(uint64_t process);
   DecodeOutcome Dovecot(const Envelope& env, std::string_view message, AuthEvent* event, Rejection* rejection);
   DecodeOutcome Postfix(const Envelope& env, AuthEvent* event, Rejection* rejection);
   DecodeOutcome Fill(const Envelope& env, AuthResult result, std::string_view account, std::string_view ip,
@@ -79,6 +83,10 @@ class SyslogEventDecoder final : public EventDecoder {
   // sshd processes that logged "Invalid user": their next "Failed ... invalid user" is the same
   // attempt. Bounded: cleared when it grows past a limit (a lost entry costs one extra count).
   absl::flat_hash_map<uint64_t, EventTimeMs> invalid_user_pending_;
+  // sshd processes that logged an attempt (Failed/Accepted/Invalid user): their pre-auth
+  // disconnect line is not another attempt. A process that disconnects before any such line
+  // (a key-only server, or a client that gives up at the password prompt) made one.
+  absl::flat_hash_map<uint64_t, bool> attempted_;
   simdjson::dom::parser json_;
 };
 

@@ -268,9 +268,7 @@ TEST_F(SyslogDecoderTest, SshdLinesThatAreNotAttemptsAreSkipped) {
            "Nov  2 10:00:01 mail sshd[4242]: pam_unix(sshd:auth): check pass; user unknown",
            "Nov  2 10:00:01 mail sshd[4242]: pam_unix(sshd:session): session opened for user alice by (uid=0)",
            "Nov  2 10:00:01 mail sshd[4242]: Connection closed by 203.0.113.9 port 51234 [preauth]",
-           "Nov  2 10:00:01 mail sshd[4242]: Connection closed by authenticating user root 203.0.113.9 port 51234 [preauth]",
            "Nov  2 10:00:01 mail sshd[4242]: Received disconnect from 203.0.113.9 port 51234:11: Bye Bye [preauth]",
-           "Nov  2 10:00:01 mail sshd[4242]: Disconnected from invalid user admin 203.0.113.9 port 51234 [preauth]",
            "Nov  2 10:00:01 mail sshd[4242]: Failed none for invalid user admin from 203.0.113.9 port 51234 ssh2",
            "Nov  2 10:00:01 mail sshd[4242]: input_userauth_request: invalid user admin [preauth]",
            "Nov  2 10:00:01 mail sshd[4242]: error: maximum authentication attempts exceeded for root from 203.0.113.9 port 51234 ssh2 [preauth]",
@@ -740,6 +738,35 @@ TEST(SyslogRealLogsTest, EverySshdFailedAndAcceptedLineIsCounted) {
     }
   }
   EXPECT_GT(checked, 1000) << "the real logs hold thousands of such lines";
+}
+
+}  // namespace
+}  // namespace authwatch
+
+namespace authwatch {
+namespace {
+
+// A pre-auth disconnect is an attempt only when its process logged none (key-only servers,
+// clients giving up at the prompt); after a counted "Failed" line it is the same attempt.
+TEST(SyslogPreauthTest, DisconnectCountsOnlyWithoutAnEarlierAttempt) {
+  auto d = SyslogEventDecoder::Create(SyslogOptions{2026, "UTC", 65536});
+  ASSERT_TRUE(d.ok());
+  AuthEvent e;
+  Rejection r;
+  EXPECT_EQ((*d)->Decode("Jan 24 15:32:31 server sshd[100]: Disconnected from authenticating user root 179.43.183.98 port 59402 [preauth]", &e, &r),
+            DecodeOutcome::kEvent);
+  EXPECT_EQ(e.account, "root");
+  EXPECT_EQ(e.ip.ToString(), "179.43.183.98");
+  EXPECT_EQ(e.result, AuthResult::kFailure);
+  EXPECT_EQ((*d)->Decode("Jan 24 15:33:00 server sshd[200]: Failed password for root from 179.43.183.98 port 1 ssh2", &e, &r),
+            DecodeOutcome::kEvent);
+  EXPECT_EQ((*d)->Decode("Jan 24 15:33:01 server sshd[200]: Connection closed by authenticating user root 179.43.183.98 port 1 [preauth]", &e, &r),
+            DecodeOutcome::kSkipped);
+  EXPECT_EQ((*d)->Decode("Jan 24 15:33:02 server sshd[300]: Connection closed by invalid user admin 2001:db8::7 port 9 [preauth]", &e, &r),
+            DecodeOutcome::kEvent);
+  EXPECT_EQ(e.failure_reason, "unknown_user");
+  EXPECT_EQ((*d)->Decode("Jan 24 15:34:00 server sshd[400]: Disconnected from user alice 192.0.2.5 port 22", &e, &r),
+            DecodeOutcome::kSkipped) << "a session's end is not an attempt";
 }
 
 }  // namespace
