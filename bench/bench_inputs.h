@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/auth_event.h"
 #include "core/ip_address.h"
 
 namespace authwatch::bench {
@@ -89,5 +91,17 @@ class ZipfSampler {
  private:
   std::vector<double> cdf_;
 };
+
+// A located GeoRecord for hand-built events (accuracy 20 km).
+inline std::shared_ptr<const GeoRecord> Geo(const char* country, uint32_t asn, double lat, double lon) {
+  auto g = std::make_shared<GeoRecord>();
+  g->country_iso = country;
+  g->asn = asn;
+  g->has_location = true;
+  g->latitude = lat;
+  g->longitude = lon;
+  g->accuracy_radius_km = 20;
+  return g;
+}
 
 }  // namespace authwatch::bench

@@ -57,6 +57,8 @@
 namespace authwatch {
 namespace {
 
+using bench::Geo;
+
 constexpr size_t kPoolEvents = size_t{1} << 20;  // a power of two
 constexpr EventTimeMs kStart = 1793577600000;    // 2026-11-02T00:00:00Z
 constexpr EventTimeMs kStepMs = 1;               // 1000 logins/s: a mid-size provider
@@ -120,17 +122,6 @@ std::shared_ptr<const RuleSet> ShippedRules(std::string* error) {
   static const RuleLoadResult loaded = LoadRules({bench::SourcePath("rules")});
   if (!loaded.rules) *error = "rules/ did not compile (run authwatch check)";
   return loaded.rules;
-}
-
-std::shared_ptr<const GeoRecord> Geo(const char* country, uint32_t asn, double lat, double lon) {
-  auto g = std::make_shared<GeoRecord>();
-  g->country_iso = country;
-  g->asn = asn;
-  g->has_location = true;
-  g->latitude = lat;
-  g->longitude = lon;
-  g->accuracy_radius_km = 20;
-  return g;
 }
 
 // Home networks: residential ISPs of several countries (the ASNs of tests/scenarios/generate.py).

@@ -52,12 +52,15 @@
 #include <string>
 #include <vector>
 
+#include "bench_inputs.h"
 #include "core/stable_hash.h"
 #include "detect/detection_engine.h"
 #include "detect/rule_loader.h"
 
 namespace authwatch {
 namespace {
+
+using bench::Geo;
 
 constexpr EventTimeMs kStart = 1793577600000;  // 2026-11-02T00:00:00Z
 constexpr int64_t kDayMs = 86400000;
@@ -76,17 +79,6 @@ size_t PeakResidentBytes() {
     if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
   }
   return 0;
-}
-
-std::shared_ptr<const GeoRecord> Geo(const char* country, uint32_t asn, double lat, double lon) {
-  auto g = std::make_shared<GeoRecord>();
-  g->country_iso = country;
-  g->asn = asn;
-  g->has_location = true;
-  g->latitude = lat;
-  g->longitude = lon;
-  g->accuracy_radius_km = 20;
-  return g;
 }
 
 int Measure(size_t n, int logins) {
