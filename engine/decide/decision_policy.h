@@ -46,6 +46,7 @@ class DecisionPolicy {
   const PolicyStats& stats() const { return stats_; }
 
  private:
+  friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   struct Active {
     Subject subject;
     std::string scope;

@@ -75,6 +75,7 @@ class AccountProfiles {
   size_t MemoryBytes() const;
 
  private:
+  friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   ProfileParams params_;
   void DropIdle(EventTimeMs now);
   absl::flat_hash_map<uint64_t, uint32_t> index_;

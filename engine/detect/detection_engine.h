@@ -26,6 +26,7 @@ class DetectionEngine {
   const RuleWindows& windows() const { return windows_; }
 
  private:
+  friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   std::shared_ptr<const RuleSet> rules_;
   AccountProfiles profiles_;
   RuleWindows windows_;

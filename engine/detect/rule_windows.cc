@@ -12,8 +12,6 @@
 namespace authwatch {
 namespace {
 
-constexpr size_t kMaxSamples = 3;
-
 uint64_t DistinctValue(const EventContext& ctx, DistinctField f) {
   switch (f) {
     case DistinctField::kAccount: return ctx.key(KeyKind::kAccount);

@@ -38,6 +38,8 @@ class RuleWindows {
   size_t MemoryBytes() const;
 
  private:
+  friend class StateCodec;  // snapshots (engine/state/state_codec.h)
+  static constexpr size_t kMaxSamples = 3;  // evidence samples kept per key
   struct Sample {
     EventTimeMs ts_ms;
     IpAddress ip;

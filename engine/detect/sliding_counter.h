@@ -36,6 +36,7 @@ class SlidingCounter {
   bool Expired(EventTimeMs now, int64_t bucket_width_ms) const;
 
  private:
+  friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   void Advance(int64_t bucket);
   int64_t head_ = INT64_MIN;  // index of the newest bucket touched
   std::array<uint16_t, kBuckets> counts_{};

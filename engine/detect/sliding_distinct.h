@@ -38,6 +38,7 @@ class SlidingDistinct {
   bool is_sketch() const { return sketch_ != nullptr; }
 
  private:
+  friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   struct Entry {
     uint32_t hash;
     uint32_t last_seen_s;
