@@ -87,7 +87,8 @@ void ProfileDetectors::Travel(const ImpossibleTravelParams& p, const EventContex
 void ProfileDetectors::Novelty(const NewLocationParams& p, const EventContext& ctx,
                                std::vector<Signal>* out) const {
   const ProfileFacts& f = ctx.profile;
-  if (!f.established) return;  // cold start: no history to compare with
+  // Cold start: too little history to compare with.
+  if (p.min_successes != 0 ? f.successes < p.min_successes : !f.established) return;
   const GeoRecord* g = ctx.event->geo.get();
   bool novel = false;
   std::string what;

@@ -24,6 +24,11 @@ constexpr char kDetectors[] = R"(
 - detector: new-country
   type: new_country
   then: [{action: monitor, ttl: 1h}]
+- detector: new-asn-after-one
+  type: new_asn
+  filter: {asn: [14061]}
+  min_successes: 1
+  then: [{action: challenge, ttl: 1h}]
 - profile: {established_after: 5, warmup: 1d, new_account: 7d}
 - rule: fail-then-succeed
   key: account_ip
@@ -133,6 +138,33 @@ TEST_F(DetectorsTest, NewCountryOnlyOnceEstablished) {
   est.ts += kDay;
   fired = Feed(est);
   EXPECT_EQ(std::find(fired.begin(), fired.end(), "new-country"), fired.end()) << "now known";
+}
+
+// min_successes overrides established_after for one detector: one success from home is
+// history enough to judge a data centre, while the very first login is never judged.
+TEST_F(DetectorsTest, MinSuccessesJudgesWithLessHistory) {
+  auto has = [](const std::vector<std::string>& v, const char* name) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  Ev relay;
+  relay.account = "relay@mail.example";
+  relay.success = true;
+  relay.asn = 14061;  // first login ever from a data centre: nothing to compare with
+  relay.ip = "159.89.1.2";
+  EXPECT_FALSE(has(Feed(relay), "new-asn-after-one"));
+  relay.ts += kHour;
+  EXPECT_FALSE(has(Feed(relay), "new-asn-after-one")) << "its own network is known now";
+
+  Ev ev;
+  ev.account = "bob@mail.example";
+  ev.success = true;
+  EXPECT_FALSE(has(Feed(ev), "new-asn-after-one")) << "home, not in the filter";
+  ev.ts += 2 * kHour;
+  ev.asn = 14061;
+  ev.ip = "159.89.7.7";
+  auto fired = Feed(ev);
+  EXPECT_TRUE(has(fired, "new-asn-after-one")) << "one success is enough for this detector";
+  EXPECT_FALSE(has(fired, "new-country")) << "the others still wait for established_after";
 }
 
 TEST_F(DetectorsTest, FailThenSucceedFromForeignNetwork) {

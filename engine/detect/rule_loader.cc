@@ -610,9 +610,13 @@ void Compiler::CompileDetector(const YAML::Node& entry) {
   p.novelty = type == Type::kCountry ? NoveltyKind::kCountry
               : type == Type::kAsn   ? NoveltyKind::kAsn
                                      : NoveltyKind::kNetwork;
-  Fields(entry, {"detector", "type", "description", "filter", "then", "severity", "mode", "enabled"},
+  Fields(entry, {"detector", "type", "description", "filter", "then", "severity", "mode", "enabled", "min_successes"},
          [&](const std::string& k, const YAML::Node& v) {
+           double d;
            if (k == "filter") ok &= CompileFilter(v, &p.filter);
+           else if (k == "min_successes") {
+             if (Number(v, k, 1, 65535, &d)) p.min_successes = static_cast<uint32_t>(d); else ok = false;
+           }
            else if (k == "then") ok &= CompileConsequences(v, KeyKind::kAccount, &p.then);
            else if (k == "severity") ok &= CompileSeverity(v, &p.severity);
            else if (k == "mode") ok &= CompileMode(v, &p.monitor_only);

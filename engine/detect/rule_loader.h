@@ -10,7 +10,7 @@
 //   - detector: NAME                  type: impossible_travel | new_country | new_asn | new_network
 //       filter: FILTER  then: [CONSEQUENCE...]  (+ impossible_travel: max_speed_kmh,
 //       min_distance_km, default_accuracy_km, ignore_same_asn, ignore_same_country,
-//       ignore_asns: LIST, max_gap)
+//       ignore_asns: LIST, max_gap; new_*: min_successes: N, default the profile's established_after)
 //   - profile: {established_after: N, horizon: DURATION, warmup: DURATION, new_account: DURATION}
 //   - policy:  {escalation_factor: X, max_ttl: DURATION, offence_memory: DURATION, allow: [LIST...]}
 //

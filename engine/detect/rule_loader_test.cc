@@ -97,6 +97,7 @@ TEST(RuleLoaderTest, CompilesEveryConstruct) {
   EXPECT_EQ(rs.travel[0].max_gap_ms, 12 * 3600000);
   ASSERT_EQ(rs.novelty.size(), 1u);
   EXPECT_EQ(rs.novelty[0].novelty, NoveltyKind::kAsn);
+  EXPECT_EQ(rs.novelty[0].min_successes, 2u);
   EXPECT_EQ(rs.profile.established_after, 3u);
   EXPECT_EQ(rs.policy.escalation_factor, 3);
   EXPECT_EQ(rs.policy.allow_lists.size(), 2u);

@@ -131,6 +131,10 @@ struct NewLocationParams {
   RuleOrigin origin;
   NoveltyKind novelty = NoveltyKind::kCountry;
   Filter filter;  // e.g. protocol smtp, asn in hosting list
+  // Successful logins the account needs before a login can be "new"; 0: the profile's
+  // established_after. A detector whose filter already makes a login suspect (a data centre)
+  // can judge with less history than a plain new country.
+  uint32_t min_successes = 0;
   std::vector<Consequence> then;
   std::string severity = "medium";
   bool monitor_only = false;
