@@ -194,6 +194,7 @@ launch() {
     java ${AUTHWATCH_KAFKA_HEAP_OPTS:--Xms512m -Xmx512m} \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    "-Xlog:gc*:file=$nd/logs/gc.log:time,uptime:filecount=2,filesize=20M" \
     -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$nd/logs" \
     -Dlog4j2.shutdownHookEnabled=false \
     -cp "$libs/*" kafka.Kafka "$nd/server.properties" </dev/null >"$nd/kafka.out" 2>&1 9>&- &
