@@ -142,8 +142,15 @@ struct StateCodec::Impl {
     }
     for (const auto& s : st.samples) {
       v1::EvidenceSample* e = out->add_samples();
-      e->set_ts_ms(s.ts_ms);
-      e->set_ip(reinterpret_cast<const char*>(s.ip.bytes().data()), s.ip.bytes().size());
+      e->set_ts_before_latest_ms(st.latest_ms - s.ts_ms);
+      if (s.ip.is_v4()) {
+        const uint32_t v4 = s.ip.v4();
+        const char b[4] = {static_cast<char>(v4 >> 24), static_cast<char>(v4 >> 16), static_cast<char>(v4 >> 8),
+                           static_cast<char>(v4)};
+        e->set_ip(b, 4);
+      } else {
+        e->set_ip(reinterpret_cast<const char*>(s.ip.bytes().data()), s.ip.bytes().size());
+      }
       e->set_result(s.result == AuthResult::kSuccess ? v1::AUTH_RESULT_SUCCESS : v1::AUTH_RESULT_FAILURE);
       e->set_account(s.account);
       e->set_protocol(s.protocol);
@@ -180,8 +187,8 @@ struct StateCodec::Impl {
     out->mutable_last_country()->Reserve(n);
     out->mutable_last_has_location()->Reserve(n);
     out->mutable_slot_ids()->Reserve(9 * n);
-    out->mutable_slot_last_days()->Reserve(9 * n);
-    out->mutable_slot_uses()->Reserve(9 * n);
+    out->mutable_slot_last_days()->Reserve(3 * n);  // used slots only: typically one of each kind
+    out->mutable_slot_uses()->Reserve(3 * n);
     uint64_t previous_key = 0;
     for (const auto& [key, index] : sorted) {
       const AccountProfile& a = p.profiles_[*index];
@@ -199,6 +206,7 @@ struct StateCodec::Impl {
       for (const auto* slots : {&a.countries, &a.asns, &a.networks}) {
         for (const AccountProfile::Slot& s : *slots) {
           out->add_slot_ids(s.id);
+          if (s.id == 0) continue;  // never used: AccountProfiles writes a slot with its id
           out->add_slot_last_days(s.last_day);
           out->add_slot_uses(s.uses);
         }
@@ -330,15 +338,22 @@ struct StateCodec::Impl {
     for (size_t i = 0; i < n; ++i) {
       const v1::EvidenceSample& e = in.samples(static_cast<int>(i));
       RuleWindows::Sample& s = st->samples[i];
-      if (!InRange(e.ts_ms())) return Bad("sample time out of range");
-      if (e.ip().size() != 16) return Bad(Cat("sample address of ", e.ip().size(), " bytes, expected 16"));
+      if (!InRange(e.ts_before_latest_ms())) return Bad("sample time out of range");
+      if (e.ip().size() != 4 && e.ip().size() != 16) {
+        return Bad(Cat("sample address of ", e.ip().size(), " bytes, expected 4 or 16"));
+      }
       if (e.result() != v1::AUTH_RESULT_SUCCESS && e.result() != v1::AUTH_RESULT_FAILURE) {
         return Bad(Cat("sample result ", static_cast<int>(e.result())));
       }
-      std::array<uint8_t, 16> bytes;
-      std::copy(e.ip().begin(), e.ip().end(), bytes.begin());
-      s.ts_ms = e.ts_ms();
-      s.ip = IpAddress::FromV6(bytes);
+      const auto* b = reinterpret_cast<const uint8_t*>(e.ip().data());
+      if (e.ip().size() == 4) {
+        s.ip = IpAddress::FromV4(uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3]);
+      } else {
+        std::array<uint8_t, 16> bytes;
+        std::copy(b, b + 16, bytes.begin());
+        s.ip = IpAddress::FromV6(bytes);
+      }
+      s.ts_ms = in.latest_ms() - e.ts_before_latest_ms();
       s.result = e.result() == v1::AUTH_RESULT_SUCCESS ? AuthResult::kSuccess : AuthResult::kFailure;
       s.account = e.account();
       s.protocol = e.protocol();
@@ -411,15 +426,19 @@ struct StateCodec::Impl {
              {"last_has_location", in.last_has_location_size()}}) {
       if (size != n) return bad(Cat("column ", name, " has ", size, " entries for ", n, " accounts"));
     }
-    for (const auto& [name, size] : std::initializer_list<std::pair<std::string_view, int>>{
-             {"slot_ids", in.slot_ids_size()},
-             {"slot_last_days", in.slot_last_days_size()},
-             {"slot_uses", in.slot_uses_size()}}) {
-      if (size != 9 * n) return bad(Cat("column ", name, " has ", size, " entries for ", n, " accounts (9 each)"));
+    if (in.slot_ids_size() != 9 * n) {
+      return bad(Cat("column slot_ids has ", in.slot_ids_size(), " entries for ", n, " accounts (9 each)"));
+    }
+    const int used_slots = static_cast<int>(
+        std::count_if(in.slot_ids().begin(), in.slot_ids().end(), [](uint32_t id) { return id != 0; }));
+    if (in.slot_last_days_size() != used_slots || in.slot_uses_size() != used_slots) {
+      return bad(Cat("columns slot_last_days and slot_uses have ", in.slot_last_days_size(), " and ",
+                     in.slot_uses_size(), " entries for ", used_slots, " used slots"));
     }
     out->index.reserve(static_cast<size_t>(n));
     out->profiles.resize(static_cast<size_t>(n));
     uint64_t key = 0;
+    int used = 0;  // index into the used-slot columns
     for (int i = 0; i < n; ++i) {
       key += in.key_deltas(i);
       AccountProfile& a = out->profiles[static_cast<size_t>(i)];
@@ -442,13 +461,14 @@ struct StateCodec::Impl {
       int j = 9 * i;
       for (auto* slots : {&a.countries, &a.asns, &a.networks}) {
         for (AccountProfile::Slot& s : *slots) {
-          if (in.slot_last_days(j) > UINT16_MAX || in.slot_uses(j) > UINT16_MAX) {
+          s.id = in.slot_ids(j++);
+          if (s.id == 0) continue;
+          if (in.slot_last_days(used) > UINT16_MAX || in.slot_uses(used) > UINT16_MAX) {
             return bad(Cat(KeyName(key), ": a slot's day or uses out of range"));
           }
-          s.id = in.slot_ids(j);
-          s.last_day = static_cast<uint16_t>(in.slot_last_days(j));
-          s.uses = static_cast<uint16_t>(in.slot_uses(j));
-          ++j;
+          s.last_day = static_cast<uint16_t>(in.slot_last_days(used));
+          s.uses = static_cast<uint16_t>(in.slot_uses(used));
+          ++used;
         }
       }
       if (!out->index.emplace(key, static_cast<uint32_t>(i)).second) {

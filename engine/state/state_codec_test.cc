@@ -128,7 +128,8 @@ std::vector<EnrichedEvent> Stream(uint64_t seed, size_t n) {
       const uint64_t u = rng() % 300;
       const Place& p = kAway[rng() % 3];
       ev.account = account(u);
-      ev.ip = Cat("13.", rng() % 50, ".", rng() % 250, ".9");
+      ev.ip = rng() % 2 == 0 ? Cat("13.", rng() % 50, ".", rng() % 250, ".9")
+                             : Cat("2001:db8:", rng() % 50, "::", 1 + rng() % 250);
       ev.country = p.country;
       ev.asn = p.asn;
       ev.lat = p.lat;
@@ -405,8 +406,8 @@ TEST_F(BadSnapshotTest, SampleAddressOfWrongSize) {
   v1::ShardState s = good_;
   v1::KeyWindowState* k = SomeKey(&s);
   ASSERT_GT(k->samples_size(), 0);
-  k->mutable_samples(0)->set_ip("\x01\x02\x03\x04");
-  ExpectError(Restore(s), absl::StatusCode::kDataLoss, "sample address of 4 bytes, expected 16");
+  k->mutable_samples(0)->set_ip("\x01\x02\x03\x04\x05");
+  ExpectError(Restore(s), absl::StatusCode::kDataLoss, "sample address of 5 bytes, expected 4 or 16");
 }
 
 TEST_F(BadSnapshotTest, CounterOverflowsItsBucket) {
