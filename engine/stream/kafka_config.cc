@@ -39,6 +39,9 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // Defaults the user may override.
   std::map<std::string, std::string> props = {{"client.id", "authwatch"}, {"log.connection.close", "false"}};
+  // Nagle's algorithm holds a small request (a fetch, a batch of decisions) while an earlier
+  // segment awaits its ACK, which the peer may delay by up to 40 ms: that is the latency tail.
+  props["socket.nagle.disable"] = "true";
   if (role == KafkaRole::kConsumer) {
     props["group.id"] = group_id;
     props["auto.offset.reset"] = "earliest";  // a new group reads what is there: nothing lost

@@ -31,6 +31,17 @@ TEST(KafkaConfigTest, ProducerIsIdempotentWithAcksAllAndNoDeliveryTimeout) {
   EXPECT_EQ(Get(**conf, "message.timeout.ms"), "0");
 }
 
+TEST(KafkaConfigTest, NagleIsOffByDefaultAndUsersMayTurnItOn) {
+  for (KafkaRole role : {KafkaRole::kConsumer, KafkaRole::kProducer}) {
+    auto conf = MakeKafkaConf({}, role, "g");
+    ASSERT_TRUE(conf.ok()) << conf.status();
+    EXPECT_EQ(Get(**conf, "socket.nagle.disable"), "true");
+    auto user = MakeKafkaConf({{"socket.nagle.disable", "false"}}, role, "g");
+    ASSERT_TRUE(user.ok()) << user.status();
+    EXPECT_EQ(Get(**user, "socket.nagle.disable"), "false");
+  }
+}
+
 TEST(KafkaConfigTest, SettingsThatBreakAtLeastOnceAreRefused) {
   auto c = MakeKafkaConf({{"enable.auto.offset.store", "true"}}, KafkaRole::kConsumer, "g");
   ASSERT_FALSE(c.ok());
