@@ -196,6 +196,23 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
         return absl::OkStatus();
       });
     }
+    if (key == "state") {
+      return r.ForEach(v, "state", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
+        if (k == "topic") {
+          c->state.topic = x.as<std::string>();
+        } else if (k == "checkpoint_interval") {
+          AW_ASSIGN(c->state.checkpoint_interval_ms, r.Duration(x));
+          if (c->state.checkpoint_interval_ms < 1000) return r.Error(x, "state.checkpoint_interval must be at least 1s");
+        } else if (k == "max_chunk_bytes") {
+          AW_ASSIGN(c->state.max_chunk_bytes, r.Integer(x, 1024, 1 << 30));
+        } else if (k == "replication_factor") {
+          AW_ASSIGN(c->state.replication_factor, r.Integer(x, -1, 32767));
+        } else {
+          return absl::NotFoundError(k);
+        }
+        return absl::OkStatus();
+      });
+    }
     if (key == "metrics") {
       return r.ForEach(v, "metrics", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
         if (k == "listen") {

@@ -38,6 +38,17 @@ struct KafkaOptions {
   std::map<std::string, std::string> properties;  // passed to librdkafka as they are
 };
 
+// Durable detection state for `authwatch run` (README "Durable state"): the pipeline's window
+// and profile state is checkpointed to a compacted topic and restored at start-up. Off when
+// `topic` is empty (no `state:` section).
+struct StateOptions {
+  std::string topic;                      // e.g. authwatch.state; created (compacted) if missing
+  int64_t checkpoint_interval_ms = 60000; // events since the last checkpoint are re-read after a crash
+  int64_t max_chunk_bytes = 900000;       // under the broker's default message.max.bytes (1 MiB)
+  int replication_factor = -1;            // when authwatch creates the topic; -1: the broker's default
+  bool enabled() const { return !topic.empty(); }
+};
+
 struct MetricsOptions {
   std::string listen = "127.0.0.1:9464";
 };
@@ -59,6 +70,7 @@ struct AppConfig {
   std::vector<std::string> rule_paths;  // files or directories of *.yaml
   OutputOptions output;
   KafkaOptions kafka;
+  StateOptions state;
   MetricsOptions metrics;
   PolicydOptions policyd;
 };

@@ -222,6 +222,25 @@ TEST(ParseDurationTest, RejectsBadDurations) {
   }
 }
 
+TEST_F(ConfigTest, StateSectionIsOptionalAndChecked) {
+  auto none = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->state.enabled()) << "no state: section, no checkpoints";
+  auto on = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) +
+                                    "state:\n  topic: aw.state\n  checkpoint_interval: 30s\n"
+                                    "  max_chunk_bytes: 500000\n  replication_factor: 3\n"));
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->state.enabled());
+  EXPECT_EQ(on->state.topic, "aw.state");
+  EXPECT_EQ(on->state.checkpoint_interval_ms, 30000);
+  EXPECT_EQ(on->state.max_chunk_bytes, 500000);
+  EXPECT_EQ(on->state.replication_factor, 3);
+  EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topic: t\n  checkpoint_interval: 10ms\n"),
+              HasSubstr("at least 1s"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topic: t\n  max_chunk_bytes: 10\n"), HasSubstr("1024"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topci: t\n"), HasSubstr("topci"));
+}
+
 TEST(ShippedConfigTest, DeployConfigLoads) {
   const std::string path = std::string(AUTHWATCH_SOURCE_DIR) + "/deploy/authwatch.yaml";
   auto c = LoadAppConfig(path);
@@ -232,6 +251,7 @@ TEST(ShippedConfigTest, DeployConfigLoads) {
     EXPECT_EQ(db.find(".."), std::string::npos) << db << " is normalised";
   }
   EXPECT_FALSE(c->rule_paths.empty());
+  EXPECT_EQ(c->state.topic, "authwatch.state") << "durable state is on in the shipped config";
 }
 
 }  // namespace

@@ -71,6 +71,12 @@ class Pipeline {
   const DetectionEngine& detection() const { return detection_; }
   const DecisionPolicy& policy() const { return policy_; }
   GeoEnricher* enricher() { return enricher_; }
+  // For checkpoints (stream/state_store.h): the state that decides, and the late-event
+  // watermark of each source partition.
+  DetectionEngine* mutable_detection() { return &detection_; }
+  DecisionPolicy* mutable_policy() { return &policy_; }
+  const absl::flat_hash_map<int32_t, EventTimeMs>& watermarks() const { return partition_max_ms_; }
+  void SetWatermark(int32_t partition, EventTimeMs ms) { partition_max_ms_[partition] = ms; }
   const GeoEnricher& geo() const { return *enricher_; }
 
  private:

@@ -12,6 +12,7 @@
 #include "emit/decision_json.h"
 #include "librdkafka/rdkafka.h"
 #include "simdjson.h"
+#include "state/state_codec.h"
 #include "stream/kafka_config.h"
 
 namespace authwatch {
@@ -80,7 +81,11 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
     stream_ = stream;
     offset_ = offset;
   }
+  // While re-reading events after a restore: their decisions and dead letters were written
+  // before the restart.
+  void set_suppressed(bool suppressed) { suppressed_ = suppressed; }
   void Decision(const authwatch::Decision& d) override {
+    if (suppressed_) return;
     buffer_.clear();
     AppendDecisionJson(d, &buffer_);
     Produce(s_->decisions_topic_.get(), d.subject.value, buffer_, nullptr);
@@ -90,6 +95,7 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
   }
   void Enriched(const EnrichedEvent&) override {}
   void Write(const DeadLetter& letter) override {
+    if (suppressed_) return;
     // The C API: its header calls copy keys and values explicitly, and the message takes the
     // header list on success.
     rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
@@ -150,6 +156,7 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
   KafkaService* s_;
   int64_t stream_ = -1;
   int64_t offset_ = -1;
+  bool suppressed_ = false;
   std::string buffer_;
 };
 
@@ -184,6 +191,10 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
   }
 
   void dr_cb(RdKafka::Message& m) override {
+    if (s_->state_store_ && s_->state_store_->Owns(m)) {
+      s_->state_store_->OnDelivery(m);
+      return;
+    }
     auto* tag = static_cast<DeliveryTag*>(m.msg_opaque());
     if (tag == nullptr) return;
     if (m.err() != RdKafka::ERR_NO_ERROR) {
@@ -205,6 +216,13 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       Log(Cat("assigned ", partitions.size(), " partition(s)"));
       s_->assigned_partitions_ += partitions.size();
+      for (RdKafka::TopicPartition* tp : partitions) {
+        // A restored snapshot reflects input up to its offset: read on from there.
+        auto it = s_->restore_from_.find(s_->StreamId(tp->topic(), tp->partition()));
+        if (it == s_->restore_from_.end()) continue;
+        tp->set_offset(it->second);
+        s_->restore_from_.erase(it);
+      }
       if (cooperative) {
         if (RdKafka::Error* e = consumer->incremental_assign(partitions)) {
           Log(Cat("incremental assign failed: ", e->str()));
@@ -249,6 +267,7 @@ KafkaService::KafkaService(const AppConfig& config) : config_(config) {}
 KafkaService::~KafkaService() {
   // Destroy in dependency order: the consumer (closed in Run), then the producer.
   consumer_.reset();
+  state_store_.reset();
   decisions_topic_.reset();
   dead_letter_topic_.reset();
   producer_.reset();
@@ -279,6 +298,9 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   if (!s->decisions_topic_) return absl::InvalidArgumentError(Cat("decisions topic: ", err));
   s->dead_letter_topic_.reset(RdKafka::Topic::create(s->producer_.get(), config.kafka.dead_letter_topic, nullptr, err));
   if (!s->dead_letter_topic_) return absl::InvalidArgumentError(Cat("dead-letter topic: ", err));
+  if (config.state.enabled()) {
+    s->state_store_ = std::make_unique<StateStore>(config.state, config.kafka.group_id, s->producer_.get());
+  }
 
   auto cconf = MakeKafkaConf(config.kafka.properties, KafkaRole::kConsumer, config.kafka.group_id);
   if (!cconf.ok()) return cconf.status();
@@ -320,13 +342,32 @@ void KafkaService::Process(RdKafka::Message& m) {
   const int64_t stream = StreamId(topic, m.partition());
   const int64_t offset = m.offset();
   consumed_at_ = std::chrono::steady_clock::now();
-  tracker_.Begin(stream, offset);
-  output_->SetCurrent(stream, offset);
   SourcePosition pos;
   pos.name = topic;
   pos.partition = m.partition();
   pos.offset = offset;
-  pipeline_->Process(std::string_view(static_cast<const char*>(m.payload()), m.len()), pos);
+  const std::string_view payload(static_cast<const char*>(m.payload()), m.len());
+  if (state_store_) next_offset_[stream] = offset + 1;
+  if (!replay_until_.empty()) {
+    auto it = replay_until_.find(stream);
+    if (it != replay_until_.end()) {
+      const int64_t committed = it->second;
+      if (offset + 1 >= committed) replay_until_.erase(it);
+      if (offset < committed) {
+        // Before the committed offset: processed before the restart, output and all. Only the
+        // state is rebuilt; the offset is not stored (it is committed already).
+        ++stats_.replayed;
+        output_->set_suppressed(true);
+        pipeline_->Process(payload, pos);
+        output_->set_suppressed(false);
+        if (replay_until_.empty()) Log(Cat("restore complete: ", stats_.replayed, " events re-read without output"));
+        return;
+      }
+    }
+  }
+  tracker_.Begin(stream, offset);
+  output_->SetCurrent(stream, offset);
+  pipeline_->Process(payload, pos);
   tracker_.Finish(stream, offset);
 }
 
@@ -417,7 +458,112 @@ void KafkaService::OnStatistics(const std::string& json) {
   }
 }
 
+absl::Status KafkaService::RestoreState() {
+  // The broker may still be starting: retry what is transient until stopped.
+  for (int attempt = 0;; ++attempt) {
+    absl::Status s = state_store_->EnsureTopic(10000);
+    if (s.ok()) break;
+    if (absl::IsInvalidArgument(s) || stop_.load()) return s;
+    Log(Cat("state topic not ready (", FromAbsl(s.message()), "); retrying"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 500 << std::min(attempt, 4))));
+  }
+  auto loaded = state_store_->Load(config_.kafka.properties, 120000);
+  if (absl::IsNotFound(loaded.status())) {
+    Log(Cat("state: no snapshot of group ", config_.kafka.group_id, " in ", state_store_->topic(), "; starting empty"));
+    return absl::OkStatus();
+  }
+  if (!loaded.ok()) {
+    // A damaged snapshot must not keep the service down: start empty, and say so loudly.
+    Log(Cat("state: the latest snapshot cannot be used, starting EMPTY: ", FromAbsl(loaded.status().message())));
+    ++stats_.checkpoint_failures;
+    return absl::OkStatus();
+  }
+  if (absl::Status s = StateCodec::Restore(*loaded, pipeline_->mutable_detection(), pipeline_->mutable_policy());
+      !s.ok()) {
+    Log(Cat("state: the snapshot does not restore, starting EMPTY: ", FromAbsl(s.message())));
+    ++stats_.checkpoint_failures;
+    return absl::OkStatus();
+  }
+  std::vector<RdKafka::TopicPartition*> committed;
+  for (const v1::InputPosition& in : loaded->inputs()) {
+    const auto& topics = config_.kafka.input_topics;
+    if (std::find(topics.begin(), topics.end(), in.topic()) == topics.end()) continue;  // no longer an input
+    const int64_t stream = StreamId(in.topic(), in.partition());
+    restore_from_[stream] = in.next_offset();
+    next_offset_[stream] = in.next_offset();
+    if (in.max_event_ms() > 0) pipeline_->SetWatermark(in.partition(), in.max_event_ms());
+    committed.push_back(RdKafka::TopicPartition::create(in.topic(), in.partition()));
+  }
+  // Events between the snapshot and the group's committed offsets were processed before the
+  // restart, decisions and all: they are re-read to rebuild the state, with output suppressed.
+  if (!committed.empty()) {
+    if (RdKafka::ErrorCode err = consumer_->committed(committed, 30000); err != RdKafka::ERR_NO_ERROR) {
+      Log(Cat("state: committed offsets unknown (", RdKafka::err2str(err),
+              "); events after the snapshot are processed with output (at least once)"));
+    } else {
+      for (const RdKafka::TopicPartition* tp : committed) {
+        const int64_t stream = StreamId(tp->topic(), tp->partition());
+        if (tp->offset() >= 0 && tp->offset() > restore_from_[stream]) replay_until_[stream] = tp->offset();
+      }
+    }
+  }
+  RdKafka::TopicPartition::destroy(committed);
+  const auto& d = pipeline_->detection();
+  Log(Cat("state: restored snapshot of ", loaded->inputs_size(), " partition(s) at offset sum ", loaded->input_offset(),
+          ": ", d.profiles().size(), " account profiles, ", d.windows().MemoryBytes() / 1024, " KiB of windows, ",
+          pipeline_->policy().active(), " active decisions"));
+  consumed_at_checkpoint_ = stats_.consumed;
+  return absl::OkStatus();
+}
+
+void KafkaService::Checkpoint() {
+  if (!state_store_ || stats_.consumed == consumed_at_checkpoint_) return;
+  // Only a state whose every decision is acknowledged may be written: a restart reads on from
+  // the snapshot's offsets and would not repeat a decision lost in flight.
+  if (!Drain(-1, 10000)) {
+    Log("state: checkpoint postponed, deliveries still pending");
+    return;
+  }
+  StoreOffsets();
+  const auto started = std::chrono::steady_clock::now();
+  v1::ShardState state = StateCodec::Snapshot(pipeline_->detection(), pipeline_->policy(), 0);
+  std::vector<std::pair<int64_t, int64_t>> positions(next_offset_.begin(), next_offset_.end());
+  std::sort(positions.begin(), positions.end());  // canonical: equal states give equal snapshots
+  int64_t sum = 0;
+  for (const auto& [stream, next] : positions) {
+    v1::InputPosition* in = state.add_inputs();
+    in->set_topic(config_.kafka.input_topics[static_cast<size_t>(stream >> 32)]);
+    in->set_partition(static_cast<int32_t>(stream & 0xffffffff));
+    in->set_next_offset(next);
+    auto w = pipeline_->watermarks().find(in->partition());
+    if (w != pipeline_->watermarks().end()) in->set_max_event_ms(w->second);
+    sum += next;
+  }
+  state.set_input_offset(sum);
+  absl::Status s = state_store_->Write(state);
+  const int64_t deadline = NowMs() + 30000;
+  while (s.ok() && state_store_->pending() > 0 && NowMs() < deadline) producer_->poll(10);
+  const uint64_t failed = state_store_->TakeFailures();
+  if (!s.ok() || failed > 0 || state_store_->pending() > 0) {
+    ++stats_.checkpoint_failures;
+    Log(Cat("state: checkpoint failed, the previous one stands: ",
+            !s.ok() ? FromAbsl(s.message()) : failed > 0 ? state_store_->last_error() : "not acknowledged in 30 s"));
+  } else {
+    ++stats_.checkpoints;
+    Log(Cat("state: checkpoint ", stats_.checkpoints, " at offset sum ", sum, " (", state.ByteSizeLong(), " bytes, ",
+            pipeline_->detection().profiles().size(), " account profiles)"));
+  }
+  consumed_at_checkpoint_ = stats_.consumed;
+  last_checkpoint_ms_ = NowMs();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (ms > 1000) Log(Cat("state: checkpoint took ", static_cast<int64_t>(ms), " ms"));
+}
+
 absl::Status KafkaService::Run() {
+  if (state_store_) {
+    if (absl::Status s = RestoreState(); !s.ok()) return s;
+    last_checkpoint_ms_ = NowMs();
+  }
   if (RdKafka::ErrorCode err = consumer_->subscribe(config_.kafka.input_topics); err != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(Cat("subscribe: ", RdKafka::err2str(err)));
   }
@@ -455,6 +601,7 @@ absl::Status KafkaService::Run() {
       PublishMetrics();
       last_publish_ms_ = now;
     }
+    if (state_store_ && now - last_checkpoint_ms_ >= config_.state.checkpoint_interval_ms) Checkpoint();
   }
   // Graceful shutdown: finish in-flight deliveries, store and commit, leave the group.
   Log("stopping: flushing decisions and committing offsets");
@@ -465,13 +612,17 @@ absl::Status KafkaService::Run() {
     if (RdKafka::ErrorCode err = consumer_->commitSync(); err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET) {
       Log(Cat("final commit: ", RdKafka::err2str(err)));
     }
+    Checkpoint();  // a clean restart then re-reads nothing
   }
   consumer_->close();
   producer_->flush(5000);
   PublishMetrics();
   const auto& c = pipeline_->counters();
   Log(Cat("stopped: ", stats_.consumed, " consumed, ", c.rejected_total(), " rejected, ",
-          stats_.produced_decisions, " decisions, ", stats_.produced_dead_letters, " dead letters"));
+          stats_.produced_decisions, " decisions, ", stats_.produced_dead_letters, " dead letters",
+          state_store_ ? Cat(", ", stats_.checkpoints, " checkpoints (", stats_.checkpoint_failures, " failed), ",
+                             stats_.replayed, " events re-read after restore")
+                       : std::string()));
   if (!fatal_error_.empty()) return absl::InternalError(fatal_error_);
   return absl::OkStatus();
 }

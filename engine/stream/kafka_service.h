@@ -24,11 +24,15 @@
 #include "metrics/engine_metrics.h"
 #include "metrics/metrics_server.h"
 #include "stream/offset_tracker.h"
+#include "stream/state_store.h"
 
 namespace authwatch {
 
 struct KafkaServiceStats {
   uint64_t consumed = 0;
+  uint64_t replayed = 0;  // re-processed after a restore with output suppressed
+  uint64_t checkpoints = 0;
+  uint64_t checkpoint_failures = 0;
   uint64_t produced_decisions = 0;
   uint64_t produced_dead_letters = 0;
   uint64_t delivery_failures = 0;
@@ -65,6 +69,10 @@ class KafkaService {
   int64_t StreamId(std::string_view topic, int32_t partition) const;
   void OnRevoke(const std::vector<RdKafka::TopicPartition*>& partitions);
   void OnStatistics(const std::string& json);
+  // Durable state (stream/state_store.h): restore before subscribing, checkpoint every interval
+  // and at a clean stop.
+  absl::Status RestoreState();
+  void Checkpoint();
   void PublishMetrics();
 
   AppConfig config_;
@@ -79,6 +87,12 @@ class KafkaService {
   std::unique_ptr<Output> output_;
   std::unique_ptr<Pipeline> pipeline_;
   OffsetTracker tracker_;
+  std::unique_ptr<StateStore> state_store_;
+  absl::flat_hash_map<int64_t, int64_t> next_offset_;   // stream -> one past the last processed
+  absl::flat_hash_map<int64_t, int64_t> restore_from_;  // stream -> snapshot offset, until assigned
+  absl::flat_hash_map<int64_t, int64_t> replay_until_;  // stream -> committed offset: output suppressed below
+  int64_t last_checkpoint_ms_ = 0;
+  uint64_t consumed_at_checkpoint_ = 0;
   KafkaServiceStats stats_;
   std::string fatal_error_;
   std::vector<std::pair<std::string, int64_t>> rule_file_mtimes_;

@@ -1,0 +1,76 @@
+// StateStore: `authwatch run`'s detection state in a compacted Kafka topic, so that a restart
+// (an upgrade, a crash, kill -9) resumes with the windows, profiles and standing decisions it
+// had, instead of starting from zero: a slow brute force spread over hours, or an attacker who
+// times a restart, is still seen.
+//
+// Layout of the topic (one partition, cleanup.policy=compact, created if missing), per consumer
+// group:
+//   <group>/chunk/<slot>/<index>   SnapshotChunk     (state/snapshot_chunks.h)
+//   <group>/manifest               SnapshotManifest  written after every chunk of its snapshot
+// Two slots alternate: a checkpoint writes into the slot the current manifest does not name,
+// then the manifest. A crash mid-checkpoint leaves the previous manifest and its intact slot,
+// and compaction never removes the latest record of a key, so the latest complete snapshot is
+// always readable. One partition keeps the order chunks-then-manifest (idempotent producer).
+//
+// Consistency: the caller checkpoints only when every decision of the events before the
+// snapshot's offsets is acknowledged (KafkaService drains first), so starting again from those
+// offsets never loses a decision; events between them and the group's committed offsets are
+// re-processed with output suppressed (their decisions were written before the crash).
+//
+// Used from the consume loop's thread only (delivery reports arrive through the same poll()).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "app/config.h"
+#include "authwatch/v1/state.pb.h"
+#include "librdkafka/rdkafkacpp.h"
+
+namespace authwatch {
+
+class StateStore {
+ public:
+  StateStore(const StateOptions& options, std::string group_id, RdKafka::Producer* producer);
+  ~StateStore();
+
+  // Creates the topic (one partition, compacted) unless it exists.
+  absl::Status EnsureTopic(int timeout_ms);
+  // The group's latest complete snapshot. NotFound when the group has none; DataLoss when the
+  // manifest names a snapshot that cannot be assembled (the message says what is wrong).
+  // `properties` are the user's librdkafka properties (bootstrap servers, TLS, SASL).
+  absl::StatusOr<v1::ShardState> Load(const std::map<std::string, std::string>& properties, int timeout_ms);
+
+  // Produces a checkpoint: its chunks, then its manifest. Completion is reported through
+  // OnDelivery; pending() is 0 once every record is acknowledged.
+  absl::Status Write(const v1::ShardState& state);
+  // True if `message` (from the producer's delivery report) is one of this store's records.
+  bool Owns(const RdKafka::Message& message) const;
+  void OnDelivery(const RdKafka::Message& message);
+
+  size_t pending() const { return pending_; }
+  // Failed deliveries since the last call (a checkpoint that did not land; the previous one stands).
+  uint64_t TakeFailures();
+  const std::string& last_error() const { return last_error_; }
+  const std::string& topic() const { return options_.topic; }
+
+ private:
+  std::string ChunkKey(int slot, uint32_t index) const;
+  std::string ManifestKey() const { return group_ + "/manifest"; }
+  absl::Status Produce(const std::string& key, const std::string& value);
+
+  StateOptions options_;
+  std::string group_;
+  RdKafka::Producer* producer_;
+  std::unique_ptr<RdKafka::Topic> topic_;
+  int slot_ = 1;            // slot of the latest manifest written; the next checkpoint writes the other
+  int confirmed_slot_ = 1;  // slot of the latest manifest the broker acknowledged
+  std::string last_snapshot_id_;
+  size_t pending_ = 0;
+  uint64_t failures_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace authwatch
