@@ -512,5 +512,98 @@ TEST_F(BadSnapshotTest, RandomDamageIsAnErrorOrAStateNeverACrash) {
   RecordProperty("restored", restored);
 }
 
+// Every scalar value in `m`, anywhere: (message, field, index in a repeated field).
+struct Leaf {
+  google::protobuf::Message* message;
+  const google::protobuf::FieldDescriptor* field;
+  int index;
+};
+void Leaves(google::protobuf::Message* m, std::vector<Leaf>* out) {
+  using FD = google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m->GetReflection();
+  for (int i = 0; i < m->GetDescriptor()->field_count(); ++i) {
+    const FD* f = m->GetDescriptor()->field(i);
+    if (f->cpp_type() == FD::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int k = 0; k < r->FieldSize(*m, f); ++k) Leaves(r->MutableRepeatedMessage(m, f, k), out);
+      } else if (r->HasField(*m, f)) {
+        Leaves(r->MutableMessage(m, f), out);
+      }
+    } else if (f->is_repeated()) {
+      for (int k = 0; k < r->FieldSize(*m, f); ++k) out->push_back({m, f, k});
+    } else {
+      out->push_back({m, f, -1});
+    }
+  }
+}
+
+// Sets one scalar to a random value: small, just past a 16-bit range, negative, or any.
+void Damage(const Leaf& leaf, std::mt19937_64& rng) {
+  using FD = google::protobuf::FieldDescriptor;
+  google::protobuf::Message* m = leaf.message;
+  const FD* f = leaf.field;
+  const int k = leaf.index;
+  const google::protobuf::Reflection* r = m->GetReflection();
+  uint64_t v = rng();
+  switch (rng() % 4) {
+    case 0: v %= 4; break;
+    case 1: v = 65530 + v % 10; break;
+    case 2: v = static_cast<uint64_t>(-static_cast<int64_t>(v % 100)); break;
+    default: break;
+  }
+  switch (f->cpp_type()) {
+    case FD::CPPTYPE_INT32:
+      k >= 0 ? r->SetRepeatedInt32(m, f, k, static_cast<int32_t>(v)) : r->SetInt32(m, f, static_cast<int32_t>(v));
+      break;
+    case FD::CPPTYPE_INT64:
+      k >= 0 ? r->SetRepeatedInt64(m, f, k, static_cast<int64_t>(v)) : r->SetInt64(m, f, static_cast<int64_t>(v));
+      break;
+    case FD::CPPTYPE_UINT32:
+      k >= 0 ? r->SetRepeatedUInt32(m, f, k, static_cast<uint32_t>(v)) : r->SetUInt32(m, f, static_cast<uint32_t>(v));
+      break;
+    case FD::CPPTYPE_UINT64: k >= 0 ? r->SetRepeatedUInt64(m, f, k, v) : r->SetUInt64(m, f, v); break;
+    case FD::CPPTYPE_BOOL: k >= 0 ? r->SetRepeatedBool(m, f, k, v & 1) : r->SetBool(m, f, v & 1); break;
+    case FD::CPPTYPE_ENUM: {
+      const int e = static_cast<int>(v % 8);
+      k >= 0 ? r->SetRepeatedEnumValue(m, f, k, e) : r->SetEnumValue(m, f, e);
+      break;
+    }
+    case FD::CPPTYPE_STRING: {
+      const std::string bytes(v % 20, static_cast<char>(v >> 8));
+      k >= 0 ? r->SetRepeatedString(m, f, k, bytes) : r->SetString(m, f, bytes);
+      break;
+    }
+    default: break;
+  }
+}
+
+TEST_F(BadSnapshotTest, RandomFieldValuesAreAnErrorOrAStateNeverACrash) {
+  // Values out of their range anywhere (counts, heads, times, slot days, sample rings, enums,
+  // heap order): Restore refuses them or the engine runs on; the sanitizer build checks that
+  // nothing overflows or reads out of bounds.
+  std::mt19937_64 rng(12);
+  const std::vector<EnrichedEvent> more = Stream(99, 100);
+  int restored = 0, refused = 0;
+  for (int trial = 0; trial < 120; ++trial) {
+    v1::ShardState s = good_;
+    std::vector<Leaf> leaves;
+    Leaves(&s, &leaves);
+    for (int k = 1 + trial % 3; k > 0; --k) Damage(leaves[rng() % leaves.size()], rng);
+    s.set_format_version(kStateFormatVersion);
+    Shard fresh(rules_);
+    if (!StateCodec::Restore(s, &fresh.engine_, &fresh.policy_).ok()) {
+      ++refused;
+      continue;
+    }
+    ++restored;
+    for (const auto& e : more) fresh.Feed(e);  // and the engine still runs
+    StateDigest(fresh.engine_, fresh.policy_);
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(restored, 0);
+  RecordProperty("restored", restored);
+  RecordProperty("refused", refused);
+}
+
 }  // namespace
 }  // namespace authwatch
