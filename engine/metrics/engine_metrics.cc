@@ -35,6 +35,10 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry, con
       delivery_failures_(BuildCounter().Name("authwatch_kafka_delivery_failures_total").Help("Records the producer could not deliver").Register(*registry_).Add({})),
       kafka_errors_(BuildCounter().Name("authwatch_kafka_errors_total").Help("Errors reported by librdkafka (broker down, transport; retried)").Register(*registry_).Add({})),
       rebalances_(BuildCounter().Name("authwatch_kafka_rebalances_total").Help("Consumer group rebalance events").Register(*registry_).Add({})),
+      checkpoints_(BuildCounter().Name("authwatch_state_checkpoints_total").Help("Checkpoints of the detection state to the state topic, by result (failed: not written, or a snapshot that could not be restored)").Register(*registry_)),
+      checkpoints_ok_(checkpoints_.Add({{"result", "ok"}})),
+      checkpoints_failed_(checkpoints_.Add({{"result", "failed"}})),
+      replayed_(BuildCounter().Name("authwatch_state_replayed_events_total").Help("Events re-read after a restore to rebuild the state, with output suppressed").Register(*registry_).Add({})),
       events_per_second_(BuildGauge().Name("authwatch_events_per_second").Help("Records processed per second over the last publish interval").Register(*registry_).Add({})),
       last_event_time_(BuildGauge().Name("authwatch_last_event_timestamp_seconds").Help("Event time of the newest event processed (Unix seconds)").Register(*registry_).Add({})),
       state_memory_(BuildGauge().Name("authwatch_state_memory_bytes").Help("Estimated memory of detector state (profiles and windows)").Register(*registry_).Add({})),
@@ -155,6 +159,9 @@ void EngineMetrics::Publish(const Pipeline& pipeline, const StreamStats& stream,
   delivery_failures_.Increment(static_cast<double>(stream.delivery_failures - last_stream_.delivery_failures));
   kafka_errors_.Increment(static_cast<double>(stream.kafka_errors - last_stream_.kafka_errors));
   rebalances_.Increment(static_cast<double>(stream.rebalances - last_stream_.rebalances));
+  checkpoints_ok_.Increment(static_cast<double>(stream.checkpoints - last_stream_.checkpoints));
+  checkpoints_failed_.Increment(static_cast<double>(stream.checkpoint_failures - last_stream_.checkpoint_failures));
+  replayed_.Increment(static_cast<double>(stream.replayed - last_stream_.replayed));
   assigned_partitions_.Set(static_cast<double>(stream.assigned_partitions));
   last_stream_ = stream;
   last_ = c;

@@ -27,6 +27,9 @@ struct StreamStats {
   uint64_t kafka_errors = 0;
   uint64_t rebalances = 0;
   size_t assigned_partitions = 0;
+  uint64_t checkpoints = 0;          // durable state (stream/state_store.h)
+  uint64_t checkpoint_failures = 0;  // includes a snapshot that could not be restored
+  uint64_t replayed = 0;             // events re-read after a restore, output suppressed
 };
 
 class EngineMetrics {
@@ -64,6 +67,10 @@ class EngineMetrics {
   prometheus::Counter& delivery_failures_;
   prometheus::Counter& kafka_errors_;
   prometheus::Counter& rebalances_;
+  prometheus::Family<prometheus::Counter>& checkpoints_;
+  prometheus::Counter& checkpoints_ok_;
+  prometheus::Counter& checkpoints_failed_;
+  prometheus::Counter& replayed_;
   prometheus::Gauge& events_per_second_;
   prometheus::Gauge& last_event_time_;
   prometheus::Gauge& state_memory_;

@@ -436,6 +436,9 @@ void KafkaService::PublishMetrics() {
   stream.kafka_errors = stats_.broker_errors;
   stream.rebalances = stats_.rebalances;
   stream.assigned_partitions = assigned_partitions_.load();
+  stream.checkpoints = stats_.checkpoints;
+  stream.checkpoint_failures = stats_.checkpoint_failures;
+  stream.replayed = stats_.replayed;
   metrics_->Publish(*pipeline_, stream, WallMs());
 }
 

@@ -63,9 +63,11 @@ CONTRACT = {
     "authwatch_rules_info": "gauge", "authwatch_consumer_lag": "gauge",
     "authwatch_kafka_delivery_failures_total": "counter", "authwatch_kafka_errors_total": "counter",
     "authwatch_kafka_rebalances_total": "counter", "authwatch_assigned_partitions": "gauge",
+    "authwatch_state_checkpoints_total": "counter", "authwatch_state_replayed_events_total": "counter",
 }
 ALERT_NAMES = {"AuthwatchDown", "AuthwatchNoEvents", "AuthwatchConsumerLagGrowing", "AuthwatchDeadLetterRateHigh",
-               "AuthwatchDecisionSpike", "AuthwatchReloadFailures", "AuthwatchDeliveryFailures", "AuthwatchNotReady"}
+               "AuthwatchDecisionSpike", "AuthwatchReloadFailures", "AuthwatchDeliveryFailures", "AuthwatchNotReady",
+               "AuthwatchCheckpointFailures"}
 # The grid a dashboard's window-size variables are given in the proof (Grafana computes them
 # from the time range and the data source's scrape interval).
 RATE_INTERVAL = "1m"
