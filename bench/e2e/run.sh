@@ -18,6 +18,10 @@
 #       with the benchmark-only rule bench/e2e/rules/latency.yaml (one decision per event, so
 #       20,000 decisions/s: far more than real traffic has); latency = decision consumed - event
 #       produced, on one clock. Per-second p50/p99/max of each run: $WORK/NN-latency.stderr.
+#   (a') durable: the same throughput run with durable state on (state: section, a checkpoint
+#       every DURABLE_INTERVAL, 1s by default: far more often than the shipped 60s, so that the
+#       cost shows in a run of seconds), interleaved with (a): throughput with durability on
+#       versus off in the same run. SKIP=durable leaves it out.
 #   (d) replay: `authwatch replay` of the very same events from a file, for reference (the
 #       pipeline alone, no Kafka).
 # CPU: utime+stime of the engine, of the raw consumer and of the broker in each measured window
@@ -47,6 +51,7 @@ partitions=${PARTITIONS:-1 2}
 lat_rate=${LAT_RATE:-20000}
 lat_seconds=${LAT_SECONDS:-25}
 lat_warmup=${LAT_WARMUP:-3}
+durable_interval=${DURABLE_INTERVAL:-1s}
 lat_cycle=${LAT_ACCOUNT_CYCLE:-3}   # seconds of events before a latency account repeats; 0: never
 metrics_port=${METRICS_PORT:-19394}
 skip=" ${SKIP:-} "
@@ -97,7 +102,7 @@ for ((r = 1; r <= lat_runs; r++)); do topics+=("bench.lat.$r:1"); done
 
 # A config for `authwatch run`: deploy/authwatch.yaml with absolute paths, the given rules and
 # topic, a fresh group, and offsets committed every 100 ms (the throughput meter reads them).
-write_config() {  # FILE INPUT_TOPIC GROUP RULES_DIR
+write_config() {  # FILE INPUT_TOPIC GROUP RULES_DIR [STATE_TOPIC]
   sed -e "s|\.\./var/|$root/var/|g" -e "s|\[\.\./rules\]|[$4]|" -e '/^kafka:/,$d' deploy/authwatch.yaml >"$1"
   cat >>"$1" <<EOF
 kafka:
@@ -112,6 +117,7 @@ EOF
   local kv
   for kv in "${engine_props[@]}"; do printf '    %s: %s\n' "${kv%%=*}" "${kv#*=}" >>"$1"; done
   printf '\nmetrics:\n  listen: 127.0.0.1:%s\n' "$metrics_port" >>"$1"
+  [[ -z ${5:-} ]] || printf '\nstate:\n  topic: %s\n  checkpoint_interval: %s\n' "$5" "$durable_interval" >>"$1"
 }
 
 # Runs a load-tool mode, keeps its RESULT line in results.txt with a label, prints its summary.
@@ -148,6 +154,14 @@ for p in $partitions; do
       measure "throughput-p$p" throughput --bootstrap "$bootstrap" --topic "$topic" --group "bench.tp.p$p.r$r" \
         --broker-pid "$broker_pid" --ready-url "http://127.0.0.1:$metrics_port/readyz" \
         --engine-log "$work/engine-throughput-p$p-r$r.log" -- "${engine_prefix[@]}" "$aw" run --config "$cfg"
+    fi
+    if ! skipped throughput && ! skipped durable; then
+      cfg=$work/durable-p$p-r$r.yaml
+      write_config "$cfg" "$topic" "bench.dur.p$p.r$r" "$root/rules" bench.state
+      : >"$work/engine-durable-p$p-r$r.log"
+      measure "durable-p$p" throughput --bootstrap "$bootstrap" --topic "$topic" --group "bench.dur.p$p.r$r" \
+        --broker-pid "$broker_pid" --ready-url "http://127.0.0.1:$metrics_port/readyz" \
+        --engine-log "$work/engine-durable-p$p-r$r.log" -- "${engine_prefix[@]}" "$aw" run --config "$cfg"
     fi
     skipped raw || measure "raw-p$p" consume --bootstrap "$bootstrap" --topic "$topic" --broker-pid "$broker_pid"
   done
@@ -209,6 +223,7 @@ row() {  # TEXT LABEL CPU_FIELD
 for p in $partitions; do
   row "produce (librdkafka, max), p=$p" "produce-p$p" none
   row "authwatch run, sustained, p=$p" "throughput-p$p" engine_cpu_s
+  row "  same, durable state (every $durable_interval)" "durable-p$p" engine_cpu_s
   row "raw librdkafka consume, p=$p" "raw-p$p" consumer_cpu_s
 done
 if [[ $(n replay events_per_s) -gt 0 ]]; then
