@@ -181,7 +181,9 @@ def main():
     md.append("")
     md.append("**How to read it.** *lines/s* is lines over wall time, which on this shared 2-core VM "
               "depends on what else runs; *lines per CPU-second* (lines over user+sys CPU time, "
-              "start-up included) is the comparable figure. *Recall* is the share of a campaign's "
+              "start-up included) is the comparable figure; sshguard's pipeline, its parser and "
+              "authwatch, about a second each, are run 5 times interleaved and the run with the "
+              "median CPU time is shown (fail2ban and CrowdSec take minutes: one run). *Recall* is the share of a campaign's "
               "attacker addresses the tool flagged (banned, alerted, blocked, challenged) at any "
               "time; *FP* counts benign addresses it flagged. The peers flag addresses only; "
               "authwatch also flags accounts (table below each input).")

@@ -15,6 +15,8 @@
 #                speed (all three processes: CPU summed, peak RSS of the largest); verdicts: the
 #                paced run of sshg_replay.py (blocker under libfaketime at the lines' times).
 #   sshg-parser  the bare parser, for its speed (no verdicts).
+#   (sshguard's pipeline, sshg-parser and authwatch run REPS=5 times interleaved; each reports
+#   the run with its median CPU time.)
 #   authwatch    `build/bin/authwatch replay --config deploy/authwatch.yaml --format syslog
 #                --syslog-year YEAR --input LOG`, when its --help mentions syslog; else skipped.
 #
@@ -31,6 +33,18 @@ PY="python3"
 rm -rf "$work"; mkdir -p "$work" "$out"
 lines=$(python3 -c "import sys; sys.path.insert(0, sys.argv[1]); import collect; print(collect.count_lines(sys.argv[2]))" "$here" "$log")
 say() { printf '[%s] %s: %s\n' "$(date +%H:%M:%S)" "$name" "$*" >&2; }
+# The fast tools (sshguard's pipeline, its bare parser, authwatch) take about a second each, so
+# one run says as much about the machine's noise as about the tool: each is run REPS times,
+# interleaved, and the run with the median CPU time is the one reported.
+reps=${REPS:-5}
+median_run() {  # OUT.json: OUT.json.1 .. OUT.json.REPS -> OUT.json (median user+sys)
+  python3 - "$1" "$reps" <<'PY'
+import json, shutil, sys
+out, n = sys.argv[1], int(sys.argv[2])
+runs = sorted((json.load(open(f"{out}.{i}"))["user_s"] + json.load(open(f"{out}.{i}"))["sys_s"], i) for i in range(1, n + 1))
+shutil.copy(f"{out}.{runs[(n - 1) // 2][1]}", out)
+PY
+}
 say "$lines lines from $log"
 
 # ---------------------------------------------------------------- fail2ban
@@ -58,10 +72,23 @@ $PY "$here/collect.py" record --tool crowdsec --input "$name" --log "$log" --tim
 blocker_args=$(. /etc/sshguard/sshguard.conf; a="-a ${THRESHOLD:-30} -p ${BLOCK_TIME:-120} -s ${DETECTION_TIME:-1800}";
   [ -n "${WHITELIST_FILE:-}" ] && a="$a -w $WHITELIST_FILE"; [ -n "${IPV4_SUBNET:-}" ] && a="$a -n $IPV4_SUBNET";
   [ -n "${IPV6_SUBNET:-}" ] && a="$a -N $IPV6_SUBNET"; echo "$a")
-say "sshguard: full-speed pipeline (resources), blocker args: $blocker_args"
-$M "$work/sshguard.time.json" -- unshare -n sh -c \
-  "/usr/libexec/sshguard/sshg-parser < '$log' | /usr/libexec/sshguard/sshg-blocker $blocker_args | '$here/sshg-fw-log' '$work/sshguard-fullspeed-fw.log'" \
-  2> "$work/sshguard.stderr" || { cat "$work/sshguard.stderr" >&2; exit 1; }
+have_aw=false
+[[ -x "$aw" ]] && "$aw" replay --help 2>&1 | grep -q syslog && have_aw=true
+say "sshguard pipeline, sshg-parser and authwatch at full speed, $reps runs interleaved (blocker args: $blocker_args)"
+for ((r = 1; r <= reps; r++)); do
+  $M "$work/sshguard.time.json.$r" -- unshare -n sh -c \
+    "/usr/libexec/sshguard/sshg-parser < '$log' | /usr/libexec/sshguard/sshg-blocker $blocker_args | '$here/sshg-fw-log' '$work/sshguard-fullspeed-fw.log'" \
+    2> "$work/sshguard.stderr" || { cat "$work/sshguard.stderr" >&2; exit 1; }
+  $M "$work/sshg-parser.time.json.$r" -- unshare -n /usr/libexec/sshguard/sshg-parser < "$log" > "$work/sshg-parser.out"
+  if $have_aw; then
+    $M "$work/authwatch.time.json.$r" -- unshare -n "$aw" replay --config "$root/deploy/authwatch.yaml" \
+      --format syslog --syslog-year "$year" --input "$log" --output "$work/authwatch-decisions.jsonl" \
+      --no-progress 2> "$work/authwatch.stderr" || { cat "$work/authwatch.stderr" >&2; exit 1; }
+  fi
+done
+median_run "$work/sshguard.time.json"
+median_run "$work/sshg-parser.time.json"
+$have_aw && median_run "$work/authwatch.time.json"
 say "sshguard: paced run under libfaketime (verdicts)"
 unshare -n $PY "$here/sshg_replay.py" --log "$log" --year "$year" --work "$work/sshguard" \
   --out "$work/sshguard.flags.json" 2> "$work/sshguard-paced.stderr" || { cat "$work/sshguard-paced.stderr" >&2; exit 1; }
@@ -73,16 +100,12 @@ $PY "$here/collect.py" record --tool sshguard --input "$name" --log "$log" --tim
   --out "$out/sshguard.json"
 
 say "sshg-parser alone"
-$M "$work/sshg-parser.time.json" -- unshare -n /usr/libexec/sshguard/sshg-parser < "$log" > "$work/sshg-parser.out"
 $PY "$here/collect.py" record --tool sshg-parser --input "$name" --log "$log" --time "$work/sshg-parser.time.json" \
   --note "attack lines reported: $(wc -l < "$work/sshg-parser.out")" --out "$out/sshg-parser.json"
 
 # ---------------------------------------------------------------- authwatch
-if [[ -x "$aw" ]] && "$aw" replay --help 2>&1 | grep -q syslog; then
+if $have_aw; then
   say "authwatch replay --format syslog"
-  $M "$work/authwatch.time.json" -- unshare -n "$aw" replay --config "$root/deploy/authwatch.yaml" \
-    --format syslog --syslog-year "$year" --input "$log" --output "$work/authwatch-decisions.jsonl" \
-    --no-progress 2> "$work/authwatch.stderr" || { cat "$work/authwatch.stderr" >&2; exit 1; }
   cat "$work/authwatch.stderr" >&2
   $PY "$here/collect.py" authwatch "$work/authwatch-decisions.jsonl" "$work/authwatch.flags.json"
   $PY "$here/collect.py" record --tool authwatch --input "$name" --log "$log" --time "$work/authwatch.time.json" \
