@@ -28,6 +28,7 @@ void ComputeKeys(const EnrichedEvent& e, EventContext* ctx) {
   ctx->keys[static_cast<int>(KeyKind::kAsn)] = asn == 0 ? 0 : Mix64(asn) | 1;
   ctx->keys[static_cast<int>(KeyKind::kAccountIp)] = account == 0 ? 0 : HashCombine(account, ip);
   ctx->list_known = ctx->list_member = 0;
+  ctx->filter_known = ctx->filter_value = 0;
 }
 
 }  // namespace authwatch

@@ -28,6 +28,8 @@ struct EventContext {
   ProfileFacts profile;
   mutable uint64_t list_known = 0;   // lazily evaluated list memberships (bit per list index)
   mutable uint64_t list_member = 0;
+  mutable uint64_t filter_known = 0;  // lazily evaluated filters (bit per Filter::id)
+  mutable uint64_t filter_value = 0;
 
   uint64_t key(KeyKind k) const { return keys[static_cast<int>(k)]; }
   EventTimeMs ts() const { return event->event.ts_ms; }

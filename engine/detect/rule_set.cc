@@ -77,6 +77,53 @@ bool RuleSet::InList(int list, const EventContext& ctx) const {
 }
 
 bool RuleSet::Matches(const Filter& filter, const EventContext& ctx) const {
+  if (filter.id < 0) return Evaluate(filter, ctx);
+  const uint64_t bit = uint64_t{1} << filter.id;
+  if (ctx.filter_known & bit) return ctx.filter_value & bit;
+  const bool m = Evaluate(filter, ctx);
+  ctx.filter_known |= bit;
+  if (m) ctx.filter_value |= bit;
+  return m;
+}
+
+void RuleSet::AssignFilterIds() {
+  std::vector<Filter*> all;
+  for (auto& r : rules) {
+    all.push_back(&r.on);
+    for (auto& w : r.when) {
+      all.push_back(&w.filter);
+      all.push_back(&w.of);
+    }
+  }
+  for (auto& t : travel) all.push_back(&t.filter);
+  for (auto& n : novelty) all.push_back(&n.filter);
+  std::vector<const Filter*> distinct;
+  for (Filter* f : all) {
+    f->id = -1;
+    if (f->empty()) continue;  // matches everything: nothing to cache
+    auto same = [f](const Filter* d) {
+      if (d->clauses.size() != f->clauses.size()) return false;
+      for (size_t i = 0; i < d->clauses.size(); ++i) {
+        const FilterClause& a = d->clauses[i];
+        const FilterClause& b = f->clauses[i];
+        if (a.field != b.field || a.negate != b.negate || a.strings != b.strings || a.numbers != b.numbers ||
+            a.boolean != b.boolean || a.result_mask != b.result_mask || a.list != b.list) {
+          return false;
+        }
+      }
+      return true;
+    };
+    auto it = std::find_if(distinct.begin(), distinct.end(), same);
+    if (it != distinct.end()) {
+      f->id = (*it)->id;
+    } else if (distinct.size() < 64) {
+      f->id = static_cast<int>(distinct.size());
+      distinct.push_back(f);
+    }
+  }
+}
+
+bool RuleSet::Evaluate(const Filter& filter, const EventContext& ctx) const {
   const AuthEvent& ev = ctx.event->event;
   const GeoRecord* geo = ctx.event->geo.get();
   for (const FilterClause& c : filter.clauses) {

@@ -50,6 +50,9 @@ struct FilterClause {
 
 struct Filter {
   std::vector<FilterClause> clauses;
+  // Equal filters of one rule set share an id (0..63), and an event evaluates each id once: the
+  // shipped rules ask {result: failure} and the like dozens of times per event. -1: not cached.
+  int id = -1;
   bool empty() const { return clauses.empty(); }
 };
 
@@ -168,6 +171,13 @@ struct RuleSet {
   int FindList(std::string_view name) const;
   // Evaluates a filter on an event, memoising list memberships in the context.
   bool Matches(const Filter& filter, const EventContext& ctx) const;
+  // Gives equal filters one id, so Matches evaluates each once per event (CompileRules calls it).
+  void AssignFilterIds();
+
+ private:
+  bool Evaluate(const Filter& filter, const EventContext& ctx) const;
+
+ public:
   bool InList(int list, const EventContext& ctx) const;
 };
 
