@@ -150,7 +150,7 @@ RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, EventTimeMs 
 void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   const RuleSet& rs = *rules_;
   const EventTimeMs t = ctx.ts();
-  std::vector<double> values;
+  std::vector<double>& values = values_;
   for (PerRule& pr : per_rule_) {
     const CompiledRule& r = *pr.rule;
     const uint64_t key = ctx.key(r.key);
@@ -168,6 +168,11 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
       }
       if (r.when[i].aggregate == Aggregate::kRatio && rs.Matches(r.when[i].of, ctx)) matched_of |= 1u << i;
     }
+    // An event that matches no condition (nor a ratio's denominator) and is not the rule's
+    // trigger changes nothing of the rule: its counts expire by time alone (a state is dropped
+    // only after a full window without a touch), so the key's state is not even looked up.
+    // Most events are successes and most rules count failures: this skips most lookups.
+    if (matched == 0 && matched_of == 0 && !on) continue;
     KeyState* st = Find(pr, key, t, creates);
     if (st == nullptr) continue;
     // A new episode once everything has expired: evidence times start again.

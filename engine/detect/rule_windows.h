@@ -78,6 +78,7 @@ class RuleWindows {
 
   std::shared_ptr<const RuleSet> rules_;
   std::vector<PerRule> per_rule_;
+  std::vector<double> values_;  // scratch for Evaluate, reused across events
 };
 
 // A fingerprint of what a rule's state means (key, window, conditions), to keep state across a
