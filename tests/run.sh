@@ -5,7 +5,8 @@
 #   2. build-asan/ (ASan + UBSan)        unit tests with ctest
 #   3. build/ (Release)                  the shipped binary: rule check, contract checks,
 #                                        end-to-end replay tests
-#   4. integration tests against a real Kafka broker started by tests/integration/run.sh
+#   4. integration tests against a real Kafka broker started by tests/integration/run.sh, and
+#      the short tier of the fault-injection suite (tests/faults/run.sh; --full for all faults)
 # Environment: AUTHWATCH_SKIP_INTEGRATION=1 skips step 4 (e.g. for a quick local loop).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,8 @@ fi
 if [[ "${AUTHWATCH_SKIP_INTEGRATION:-0}" != 1 ]]; then
   step "integration tests (real Kafka broker)"
   tests/integration/run.sh
+  step "fault injection, short tier (kill -9 and crashes at chosen points, durable state on)"
+  tests/faults/run.sh
   step "Postfix proof (real Postfix, Dovecot SASL and swaks against authwatch policyd)"
   tests/postfix/run.sh
   if [[ -x tests/observability/run.sh ]]; then

@@ -165,6 +165,8 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
           c->kafka.dead_letter_topic = x.as<std::string>();
         } else if (k == "group_id") {
           c->kafka.group_id = x.as<std::string>();
+        } else if (k == "instance_id") {
+          c->kafka.instance_id = x.IsNull() ? std::string() : x.as<std::string>();
         } else if (k == "properties") {
           if (!x.IsMap()) return r.Error(x, "kafka.properties must map librdkafka property: value");
           for (const auto& p : x) c->kafka.properties[p.first.as<std::string>()] = p.second.as<std::string>();

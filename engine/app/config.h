@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct KafkaOptions {
   std::string decisions_topic = "authwatch.decisions";
   std::string dead_letter_topic = "authwatch.dead-letter";
   std::string group_id = "authwatch";
+  // Static group membership (group.instance.id): a restarted instance takes its partitions back
+  // at once instead of waiting a session timeout for a rebalance. Default: the host name; ""
+  // turns it off. Two instances on one host need distinct ids.
+  std::optional<std::string> instance_id;
   std::map<std::string, std::string> properties;  // passed to librdkafka as they are
 };
 

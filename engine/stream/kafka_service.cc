@@ -1,9 +1,12 @@
 #include "stream/kafka_service.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -22,6 +25,24 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// Fault injection for tests/faults: AUTHWATCH_TEST_CRASH_AT=<point> kills the process with
+// SIGKILL, as `kill -9` would, at a chosen point: mid-checkpoint (chunks written, manifest not),
+// mid-restore (snapshot loaded, re-reading the events after it), or between producing a
+// decision and storing its offset. Unset in production; read once.
+bool CrashArmed(std::string_view point) {
+  static const std::string at = [] {
+    const char* v = std::getenv("AUTHWATCH_TEST_CRASH_AT");
+    return std::string(v ? v : "");
+  }();
+  return !at.empty() && at == point;
+}
+
+void Crash(std::string_view point) {
+  std::fprintf(stderr, "AUTHWATCH_TEST_CRASH_AT=%.*s: killing this process\n", static_cast<int>(point.size()),
+               point.data());
+  std::raise(SIGKILL);
 }
 
 int64_t WallMs() {
@@ -216,6 +237,7 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       Log(Cat("assigned ", partitions.size(), " partition(s)"));
       s_->assigned_partitions_ += partitions.size();
+      s_->ever_assigned_ = true;
       for (RdKafka::TopicPartition* tp : partitions) {
         // A restored snapshot reflects input up to its offset: read on from there.
         auto it = s_->restore_from_.find(s_->StreamId(tp->topic(), tp->partition()));
@@ -266,6 +288,10 @@ KafkaService::KafkaService(const AppConfig& config) : config_(config) {}
 
 KafkaService::~KafkaService() {
   // Destroy in dependency order: the consumer (closed in Run), then the producer.
+  // librdkafka 2.0.2 aborts destroying a cooperative-sticky consumer that never received an
+  // assignment (an assert on the assignor's state, librdkafka#4312, fixed in 2.3.0): stopped
+  // during start-up, the consumer is left to the process's exit instead.
+  if (!ever_assigned_ && consumer_ && consumer_->rebalance_protocol() != "EAGER") (void)consumer_.release();
   consumer_.reset();
   state_store_.reset();
   decisions_topic_.reset();
@@ -302,7 +328,18 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
     s->state_store_ = std::make_unique<StateStore>(config.state, config.kafka.group_id, s->producer_.get());
   }
 
-  auto cconf = MakeKafkaConf(config.kafka.properties, KafkaRole::kConsumer, config.kafka.group_id);
+  std::map<std::string, std::string> consumer_properties = config.kafka.properties;
+  if (!consumer_properties.contains("group.instance.id")) {
+    std::string id;
+    if (config.kafka.instance_id.has_value()) {
+      id = *config.kafka.instance_id;
+    } else {
+      char host[256] = {};
+      if (gethostname(host, sizeof host - 1) == 0) id = host;
+    }
+    if (!id.empty()) consumer_properties["group.instance.id"] = id;
+  }
+  auto cconf = MakeKafkaConf(consumer_properties, KafkaRole::kConsumer, config.kafka.group_id);
   if (!cconf.ok()) return cconf.status();
   (*cconf)->set("event_cb", static_cast<RdKafka::EventCb*>(s->callbacks_.get()), err);
   (*cconf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(s->callbacks_.get()), err);
@@ -357,6 +394,7 @@ void KafkaService::Process(RdKafka::Message& m) {
         // Before the committed offset: processed before the restart, output and all. Only the
         // state is rebuilt; the offset is not stored (it is committed already).
         ++stats_.replayed;
+        if (stats_.replayed == 100 && CrashArmed("mid-restore")) Crash("mid-restore");
         output_->set_suppressed(true);
         pipeline_->Process(payload, pos);
         output_->set_suppressed(false);
@@ -367,8 +405,14 @@ void KafkaService::Process(RdKafka::Message& m) {
   }
   tracker_.Begin(stream, offset);
   output_->SetCurrent(stream, offset);
+  const uint64_t decisions_before = stats_.produced_decisions;
   pipeline_->Process(payload, pos);
   tracker_.Finish(stream, offset);
+  if (stats_.produced_decisions > decisions_before && stats_.produced_decisions >= 20 &&
+      CrashArmed("after-decision")) {
+    producer_->flush(5000);  // the decision is on the broker; its offset is not stored
+    Crash("after-decision");
+  }
 }
 
 void KafkaService::StoreOffsets() {
@@ -543,7 +587,11 @@ void KafkaService::Checkpoint() {
     sum += next;
   }
   state.set_input_offset(sum);
-  absl::Status s = state_store_->Write(state);
+  absl::Status s = state_store_->Write(state, [this] {
+    if (!CrashArmed("mid-checkpoint") || stats_.checkpoints == 0) return;  // keep one snapshot to restore
+    producer_->flush(5000);
+    Crash("mid-checkpoint");  // every chunk on the broker, the manifest not
+  });
   const int64_t deadline = NowMs() + 30000;
   while (s.ok() && state_store_->pending() > 0 && NowMs() < deadline) producer_->poll(10);
   const uint64_t failed = state_store_->TakeFailures();

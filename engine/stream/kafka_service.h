@@ -101,6 +101,7 @@ class KafkaService {
   std::unique_ptr<EngineMetrics> metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::atomic<size_t> assigned_partitions_{0};
+  bool ever_assigned_ = false;  // see ~KafkaService
   std::chrono::steady_clock::time_point consumed_at_;  // when the message being processed was consumed
   int64_t last_publish_ms_ = 0;
   uint64_t loop_ = 0;

@@ -175,7 +175,7 @@ absl::Status StateStore::Produce(const std::string& key, const std::string& valu
   }
 }
 
-absl::Status StateStore::Write(const v1::ShardState& state) {
+absl::Status StateStore::Write(const v1::ShardState& state, const std::function<void()>& before_manifest) {
   if (!topic_) return absl::FailedPreconditionError(Cat("state topic '", options_.topic, "' cannot be used"));
   auto chunked = ChunkSnapshot(state.SerializeAsString(), -1, state.input_offset(),
                                static_cast<size_t>(options_.max_chunk_bytes));
@@ -185,6 +185,7 @@ absl::Status StateStore::Write(const v1::ShardState& state) {
   for (const v1::SnapshotChunk& chunk : chunked->chunks) {
     if (auto s = Produce(ChunkKey(slot, chunk.index()), chunk.SerializeAsString()); !s.ok()) return s;
   }
+  if (before_manifest) before_manifest();
   if (auto s = Produce(ManifestKey(), chunked->manifest.SerializeAsString()); !s.ok()) return s;
   slot_ = slot;
   last_snapshot_id_ = chunked->manifest.snapshot_id();

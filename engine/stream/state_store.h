@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -45,7 +46,8 @@ class StateStore {
 
   // Produces a checkpoint: its chunks, then its manifest. Completion is reported through
   // OnDelivery; pending() is 0 once every record is acknowledged.
-  absl::Status Write(const v1::ShardState& state);
+  // `before_manifest` (tests/faults) runs between the last chunk and the manifest.
+  absl::Status Write(const v1::ShardState& state, const std::function<void()>& before_manifest = {});
   // True if `message` (from the producer's delivery report) is one of this store's records.
   bool Owns(const RdKafka::Message& message) const;
   void OnDelivery(const RdKafka::Message& message);

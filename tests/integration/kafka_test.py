@@ -97,9 +97,10 @@ class Topics:
 
 
 class Engine:
-    def __init__(self, config, log):
+    def __init__(self, config, log, env=None):
         self.log = open(log, "ab")
-        self.p = subprocess.Popen([AW, "run", "--config", config], stdout=self.log, stderr=self.log)
+        self.p = subprocess.Popen([AW, "run", "--config", config], stdout=self.log, stderr=self.log,
+                                  env=None if env is None else {**os.environ, **env})
 
     def kill(self):
         self.p.kill()  # SIGKILL: no flush, no commit, no checkpoint

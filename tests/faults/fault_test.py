@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Fault injection for `authwatch run` with durable state, against a real broker (issue #8).
+
+A labelled scenario stream (tests/scenarios/generate.py, planted attacks) is produced at a steady
+rate into a one-partition topic while one engine consumes it with durable state on (checkpoints
+every 5 s), and faults are injected for the whole stream:
+
+  none      baseline: no fault
+  kill9     SIGKILL the engine every 10-15 s, restart it after 2-5 s
+  broker    SIGKILL the broker, restart it after 5 s, twice
+  crash     the engine kills itself at chosen points: mid-checkpoint (chunks written, manifest
+            not), mid-restore (re-reading after the snapshot), after a decision is on the broker
+            and before its offset is stored
+
+The oracle is `authwatch replay` of the same events, single-threaded. Checkers on the final output:
+every decision of the oracle is on the decisions topic (none missing), nothing else is (none
+invented), repeats are only of the same decision_id (at least once) and counted; the committed offset
+never goes backwards (sampled every 0.5 s); the lag returns to zero within 30 s of the last event.
+
+Started by tests/faults/run.sh (which starts the broker); tier and seeds from the environment:
+AUTHWATCH_FAULTS (default "none kill9 broker crash"), AUTHWATCH_FAULT_SEEDS (default "7"),
+AUTHWATCH_FAULT_SECONDS (default 45) and AUTHWATCH_FAULT_RESULTS (a JSON lines file to append to).
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import kafka_test  # noqa: E402  (Topics, Engine, wait_for, kafka_sh, AW, ROOT)
+from kafka_test import AW, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
+
+FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
+SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
+SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
+RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
+
+
+def scenario(seed, tmp):
+    """A small labelled stream: 600 accounts over one day with every campaign kind."""
+    events = os.path.join(tmp, f"events-{seed}.jsonl")
+    labels = os.path.join(tmp, f"labels-{seed}.json")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "scenarios", "generate.py"), "--seed", str(seed),
+                    "--accounts", "600", "--days", "1", "--out", events, "--labels", labels],
+                   check=True, capture_output=True, timeout=300)
+    with open(events, "rb") as f:
+        return [l.rstrip(b"\n") for l in f if l.strip()]
+
+
+class Committed:
+    """Samples the group's committed offset; remembers whether it ever went backwards."""
+
+    def __init__(self, topics):
+        self.topics, self.values, self.stop = topics, [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.values.append(self.topics.committed())
+            except Exception:  # the broker may be down: that is the point of some faults
+                pass
+            self.stop.wait(0.5)
+
+    def backwards(self):
+        return [(a, b) for a, b in zip(self.values, self.values[1:]) if b < a]
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(10)
+
+
+class FaultTest(unittest.TestCase):
+    def run_fault(self, fault, seed):
+        t = Topics(state="  checkpoint_interval: 5s\n")
+        self.addCleanup(t.tmp.cleanup)
+        lines = scenario(seed, t.tmp.name)
+        oracle = subprocess.run([AW, "replay", "--config", t.config, "--input", "-", "--output", "-",
+                                 "--dead-letter", os.path.join(t.tmp.name, "oracle-dl.jsonl")],
+                                input=b"\n".join(lines) + b"\n", capture_output=True, timeout=300)
+        self.assertEqual(oracle.returncode, 0, oracle.stderr)
+        expected = {json.loads(l)["decision_id"] for l in oracle.stdout.decode().splitlines()}
+        self.assertGreater(len(expected), 10, "the scenario's attacks give decisions")
+        log = os.path.join(t.tmp.name, "engine.log")
+        rng = random.Random(seed * 1000 + hash(fault) % 1000)
+
+        # The stream arrives at a steady rate over SECONDS while the faults happen.
+        done = threading.Event()
+        chunk = max(1, len(lines) // int(SECONDS * 4))
+
+        def produce():
+            for i in range(0, len(lines), chunk):
+                for _ in range(60):
+                    try:
+                        t.produce(lines[i:i + chunk])
+                        break
+                    except Exception:
+                        time.sleep(1)  # broker down: retry this chunk
+                time.sleep(0.25)
+            done.set()
+
+        committed = Committed(t)
+        producer = threading.Thread(target=produce, daemon=True)
+        engine = Engine(t.config, log)
+        producer.start()
+        kills = restarts = 0
+        crashed = []
+        started = time.time()
+        if fault == "kill9":
+            while not done.is_set():
+                time.sleep(rng.uniform(10, 15))
+                if done.is_set():
+                    break
+                engine.kill()
+                kills += 1
+                time.sleep(rng.uniform(2, 5))
+                engine = Engine(t.config, log)
+        elif fault == "broker":
+            for _ in range(2):
+                time.sleep(rng.uniform(8, 12))
+                kafka_sh("kill9")
+                time.sleep(5)
+                kafka_sh("restart")
+                restarts += 1
+        elif fault == "crash":
+            # Crashes at chosen points, one engine after the other (AUTHWATCH_TEST_CRASH_AT, see
+            # engine/stream/kafka_service.cc): mid-checkpoint (chunks written, manifest not),
+            # mid-restore (re-reading the events after the snapshot), after a decision is on the
+            # broker but before its offset is stored. Each engine kills itself there.
+            engine.stop()
+            for point in ("mid-checkpoint", "mid-restore", "after-decision"):
+                engine = Engine(t.config, log, env={"AUTHWATCH_TEST_CRASH_AT": point})
+                try:
+                    engine.p.wait(SECONDS)
+                    kills += 1
+                    crashed.append(point)
+                except subprocess.TimeoutExpired:
+                    engine.stop()
+                engine.log.close()
+            engine = Engine(t.config, log)
+        producer.join()
+        last_event = time.time()
+        caught_up = wait_for(lambda: t.committed() == len(lines), 30 + (10 if fault == "broker" else 0), step=0.25)
+        lag_s = time.time() - last_event
+        rc = engine.stop(timeout=60)
+        committed.close()
+        got = [json.loads(m.value())["decision_id"] for m in t.read(t.decisions, timeout=60)]  # until 2 s idle
+        missing = expected - set(got)
+        invented = set(got) - expected
+        repeats = len(got) - len(set(got))
+        with open(log, errors="replace") as f:
+            text = f.read()
+        result = {"fault": fault, "seed": seed, "events": len(lines), "expected": len(expected), "written": len(got),
+                  "missing": len(missing), "invented": len(invented), "repeats": repeats, "engine_kills": kills,
+                  "broker_restarts": restarts, "crash_points": crashed, "checkpoints": text.count("state: checkpoint "),
+                  "restores": text.count("state: restored snapshot"), "re_read": text.count("restore complete"),
+                  "committed_backwards": len(committed.backwards()), "lag_zero_after_s": round(lag_s, 1),
+                  "wall_s": round(time.time() - started, 1)}
+        print("RESULT " + json.dumps(result), flush=True)
+        if RESULTS:
+            with open(RESULTS, "a") as f:
+                f.write(json.dumps(result) + "\n")
+        self.assertTrue(caught_up, f"lag back to zero within 30 s of the last event\n{text[-3000:]}")
+        self.assertEqual(rc, 0, text[-3000:])
+        self.assertEqual(sorted(missing), [], "no decision of the oracle missing")
+        self.assertEqual(sorted(invented), [], "no decision the oracle does not make")
+        self.assertEqual(committed.backwards(), [], "committed offsets never go backwards")
+        if fault in ("kill9", "crash"):
+            self.assertGreater(text.count("state: restored snapshot"), 0, "restarts restored a snapshot")
+        if fault == "crash":
+            self.assertEqual(crashed, ["mid-checkpoint", "mid-restore", "after-decision"], "every crash point was reached")
+
+
+def make(fault, seed):
+    return lambda self: self.run_fault(fault, seed)
+
+
+for _fault in FAULTS:
+    for _seed in SEEDS:
+        setattr(FaultTest, f"test_{_fault}_seed{_seed}", make(_fault, _seed))
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

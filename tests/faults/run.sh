@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fault injection for `authwatch run` with durable state (issue #8), against a real Kafka broker
+# that this script starts on loopback (ports 19292/19293, var/kafka/faults) and always stops.
+#
+#   tests/faults/run.sh            the short tier (CI): engine kill -9 and crashes at chosen
+#                                  points, one seed, 30 s of stream each
+#   tests/faults/run.sh --full     every fault (none, kill9, broker, crash), seeds 7 11 23, 45 s
+#                                  each; results appended to bench/results/faults.jsonl
+# Needs build/bin/authwatch. Details of each fault and checker: tests/faults/fault_test.py.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export AUTHWATCH_KAFKA_PORT=${AUTHWATCH_FAULT_KAFKA_PORT:-19292}
+export AUTHWATCH_KAFKA_CONTROLLER_PORT=$((AUTHWATCH_KAFKA_PORT + 1))
+export AUTHWATCH_IT_KAFKA_DIR="$root/var/kafka/faults"
+if [[ ${1:-} == --full ]]; then
+  export AUTHWATCH_FAULTS=${AUTHWATCH_FAULTS:-"none kill9 broker crash"}
+  export AUTHWATCH_FAULT_SEEDS=${AUTHWATCH_FAULT_SEEDS:-"7 11 23"}
+  export AUTHWATCH_FAULT_SECONDS=${AUTHWATCH_FAULT_SECONDS:-45}
+  export AUTHWATCH_FAULT_RESULTS=${AUTHWATCH_FAULT_RESULTS:-$root/bench/results/faults.jsonl}
+  shift
+else
+  export AUTHWATCH_FAULTS=${AUTHWATCH_FAULTS:-"kill9 crash"}
+  export AUTHWATCH_FAULT_SEEDS=${AUTHWATCH_FAULT_SEEDS:-7}
+  export AUTHWATCH_FAULT_SECONDS=${AUTHWATCH_FAULT_SECONDS:-30}
+fi
+kafka() { deploy/kafka/kafka.sh "$@" --dir "$AUTHWATCH_IT_KAFKA_DIR"; }
+kafka stop >/dev/null 2>&1 || true
+kafka wipe >/dev/null 2>&1 || rm -rf "$AUTHWATCH_IT_KAFKA_DIR"
+trap 'kafka stop >/dev/null 2>&1 || true' EXIT
+export AUTHWATCH_IT_BOOTSTRAP=$(kafka start)
+# Debian's python3-confluent-kafka is installed for the system interpreter.
+/usr/bin/python3 tests/faults/fault_test.py "$@"
