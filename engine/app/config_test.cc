@@ -241,6 +241,18 @@ TEST_F(ConfigTest, StateSectionIsOptionalAndChecked) {
   EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topci: t\n"), HasSubstr("topci"));
 }
 
+TEST_F(ConfigTest, InstanceIdDefaultsToHostNameAndMayBeTurnedOff) {
+  auto unset = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_FALSE(unset->kafka.instance_id.has_value()) << "unset: the service uses the host name";
+  auto off = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "kafka:\n  instance_id: \"\"\n"));
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->kafka.instance_id, std::string()) << "empty: dynamic membership";
+  auto named = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "kafka:\n  instance_id: aw-2\n"));
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->kafka.instance_id, std::string("aw-2"));
+}
+
 TEST(ShippedConfigTest, DeployConfigLoads) {
   const std::string path = std::string(AUTHWATCH_SOURCE_DIR) + "/deploy/authwatch.yaml";
   auto c = LoadAppConfig(path);
