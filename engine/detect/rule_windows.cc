@@ -121,15 +121,32 @@ void RuleWindows::Rotate(PerRule& pr, EventTimeMs t) {
   }
   const int64_t w = pr.rule->window_ms;
   if (t < pr.generation_start_ms + w) return;
-  if (t >= pr.generation_start_ms + 2 * w) {
-    pr.previous.clear();
-    pr.current.swap(pr.previous);  // current held state touched within (t - 2w, t - w]: keep it old
-    if (t >= pr.generation_start_ms + 3 * w) pr.previous.clear();
-  } else {
-    pr.previous = std::move(pr.current);
-    pr.current = StateMap();
+  Bury(std::move(pr.previous));
+  pr.previous = std::move(pr.current);  // state touched in the ending generation: keep it old
+  pr.current = StateMap();
+  if (t >= pr.generation_start_ms + 3 * w) {
+    Bury(std::move(pr.previous));  // untouched for over two windows
+    pr.previous = StateMap();
   }
   pr.generation_start_ms = t;
+}
+
+void RuleWindows::Bury(StateMap&& generation) {
+  if (!generation.empty()) graveyard_.push_back(std::move(generation));
+}
+
+void RuleWindows::FreeSome(size_t budget) {
+  while (budget > 0 && !graveyard_.empty()) {
+    StateMap& m = graveyard_.front();
+    if (!grave_started_) {
+      grave_it_ = m.begin();
+      grave_started_ = true;
+    }
+    for (; grave_it_ != m.end() && budget > 0; ++grave_it_, --budget) grave_it_->second.reset();
+    if (grave_it_ != m.end()) return;
+    graveyard_.pop_front();  // only null pointers left: the table goes in one free
+    grave_started_ = false;
+  }
 }
 
 RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create) {
@@ -151,6 +168,7 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   const RuleSet& rs = *rules_;
   const EventTimeMs t = ctx.ts();
   std::vector<double>& values = values_;
+  FreeSome(64);
   for (PerRule& pr : per_rule_) {
     const CompiledRule& r = *pr.rule;
     const uint64_t key = ctx.key(r.key);

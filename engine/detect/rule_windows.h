@@ -13,6 +13,7 @@
 // Owned by one shard; not thread-safe.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -72,6 +73,11 @@ class RuleWindows {
 
   KeyState* Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create);
   void Rotate(PerRule& pr, EventTimeMs t);
+  // A dropped generation is freed a slice per event rather than at once: a generation of an
+  // hour-long window can hold 10^6 keys, and freeing them in one go stalls the stream for tens
+  // of milliseconds. Dead state: not counted, not snapshotted.
+  void Bury(StateMap&& generation);
+  void FreeSome(size_t budget);
   bool Evaluate(const PerRule& pr, const KeyState& st, EventTimeMs now, std::vector<double>* values) const;
   void Fire(const PerRule& pr, KeyState& st, const EventContext& ctx, const std::vector<double>& values,
             std::vector<Signal>* out);
@@ -79,6 +85,9 @@ class RuleWindows {
   std::shared_ptr<const RuleSet> rules_;
   std::vector<PerRule> per_rule_;
   std::vector<double> values_;  // scratch for Evaluate, reused across events
+  std::deque<StateMap> graveyard_;  // dropped generations being freed (a deque: iterators stay put)
+  StateMap::iterator grave_it_;
+  bool grave_started_ = false;
 };
 
 // A fingerprint of what a rule's state means (key, window, conditions), to keep state across a

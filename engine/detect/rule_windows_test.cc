@@ -234,5 +234,30 @@ TEST(RuleWindowsTest, GuardOnlyConditionsDoNotCreateState) {
   EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 0u);
 }
 
+// Generations dropped by rotation are freed a slice per event; the keys of a dropped generation
+// start from zero when they come back, and state is counted only while it lives (ASan checks
+// that nothing freed is used).
+TEST(RuleWindowsTest, DroppedGenerationsAreFreedGraduallyAndKeysStartAgain) {
+  Harness h(kCountRule);
+  Ev ev;
+  for (int i = 0; i < 5000; ++i) {  // 5,000 addresses with four failures each: no signal
+    ev.ip = "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1";
+    for (int k = 0; k < 4; ++k) EXPECT_TRUE(h.Feed(ev).empty());
+  }
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 5000u);
+  ev.ts += 10 * kMinute;  // more than three windows later: every generation is dropped
+  ev.ip = "192.0.2.1";
+  h.Feed(ev);
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 1u);
+  for (int i = 0; i < 200; ++i) {  // events free the buried generation while old keys return
+    ev.ts += kSecond / 10;
+    ev.ip = "10.0." + std::to_string(i) + ".1";
+    EXPECT_TRUE(h.Feed(ev).empty()) << "one failure of a key whose four earlier ones expired";
+  }
+  ev.ip = "10.0.0.1";
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE(h.Feed(ev).empty());
+  EXPECT_EQ(h.Feed(ev).size(), 1u) << "the fifth failure in the window fires";
+}
+
 }  // namespace
 }  // namespace authwatch
