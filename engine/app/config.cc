@@ -209,6 +209,12 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
           AW_ASSIGN(c->state.max_chunk_bytes, r.Integer(x, 1024, 1 << 30));
         } else if (k == "replication_factor") {
           AW_ASSIGN(c->state.replication_factor, r.Integer(x, -1, 32767));
+        } else if (k == "rebuild_window") {
+          if (x.IsScalar() && (x.as<std::string>() == "0" || x.as<std::string>() == "off")) {
+            c->state.rebuild_window_ms = 0;
+          } else {
+            AW_ASSIGN(c->state.rebuild_window_ms, r.Duration(x));
+          }
         } else {
           return absl::NotFoundError(k);
         }

@@ -51,6 +51,10 @@ struct StateOptions {
   int64_t checkpoint_interval_ms = 60000; // events since the last checkpoint are re-read after a crash
   int64_t max_chunk_bytes = 900000;       // under the broker's default message.max.bytes (1 MiB)
   int replication_factor = -1;            // when authwatch creates the topic; -1: the broker's default
+  // A partition with no snapshot (first start, a partition new to this instance, a lost
+  // snapshot) is rebuilt from the input of this long ago, by record time, up to the committed
+  // offset, output suppressed. -1: the longest rule window; 0: no rebuild.
+  int64_t rebuild_window_ms = -1;
   bool enabled() const { return !topic.empty(); }
 };
 

@@ -235,6 +235,13 @@ TEST_F(ConfigTest, StateSectionIsOptionalAndChecked) {
   EXPECT_EQ(on->state.checkpoint_interval_ms, 30000);
   EXPECT_EQ(on->state.max_chunk_bytes, 500000);
   EXPECT_EQ(on->state.replication_factor, 3);
+  EXPECT_EQ(on->state.rebuild_window_ms, -1) << "default: the longest rule window";
+  auto six = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "state:\n  topic: t\n  rebuild_window: 6h\n"));
+  ASSERT_TRUE(six.ok()) << six.status();
+  EXPECT_EQ(six->state.rebuild_window_ms, 6 * 3600000);
+  auto off = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "state:\n  topic: t\n  rebuild_window: off\n"));
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->state.rebuild_window_ms, 0);
   EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topic: t\n  checkpoint_interval: 10ms\n"),
               HasSubstr("at least 1s"));
   EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topic: t\n  max_chunk_bytes: 10\n"), HasSubstr("1024"));

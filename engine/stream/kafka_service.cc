@@ -15,6 +15,7 @@
 #include "emit/decision_json.h"
 #include "librdkafka/rdkafka.h"
 #include "simdjson.h"
+#include "detect/rule_windows.h"
 #include "state/state_codec.h"
 #include "stream/kafka_config.h"
 
@@ -241,7 +242,10 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
       for (RdKafka::TopicPartition* tp : partitions) {
         // A restored snapshot reflects input up to its offset: read on from there.
         auto it = s_->restore_from_.find(s_->StreamId(tp->topic(), tp->partition()));
-        if (it == s_->restore_from_.end()) continue;
+        if (it == s_->restore_from_.end()) {
+          if (s_->state_store_) s_->RebuildByTime(consumer, tp);
+          continue;
+        }
         tp->set_offset(it->second);
         s_->restore_from_.erase(it);
       }
@@ -324,9 +328,6 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   if (!s->decisions_topic_) return absl::InvalidArgumentError(Cat("decisions topic: ", err));
   s->dead_letter_topic_.reset(RdKafka::Topic::create(s->producer_.get(), config.kafka.dead_letter_topic, nullptr, err));
   if (!s->dead_letter_topic_) return absl::InvalidArgumentError(Cat("dead-letter topic: ", err));
-  if (config.state.enabled()) {
-    s->state_store_ = std::make_unique<StateStore>(config.state, config.kafka.group_id, s->producer_.get());
-  }
 
   std::map<std::string, std::string> consumer_properties = config.kafka.properties;
   if (!consumer_properties.contains("group.instance.id")) {
@@ -338,6 +339,14 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
       if (gethostname(host, sizeof host - 1) == 0) id = host;
     }
     if (!id.empty()) consumer_properties["group.instance.id"] = id;
+  }
+  if (config.state.enabled()) {
+    // Each instance checkpoints its own state: two instances of a group never write the same keys.
+    const auto instance = consumer_properties.find("group.instance.id");
+    const std::string owner = instance == consumer_properties.end()
+                                  ? config.kafka.group_id
+                                  : Cat(config.kafka.group_id, "/", instance->second);
+    s->state_store_ = std::make_unique<StateStore>(config.state, owner, s->producer_.get());
   }
   auto cconf = MakeKafkaConf(consumer_properties, KafkaRole::kConsumer, config.kafka.group_id);
   if (!cconf.ok()) return cconf.status();
@@ -561,6 +570,30 @@ absl::Status KafkaService::RestoreState() {
           pipeline_->policy().active(), " active decisions"));
   consumed_at_checkpoint_ = stats_.consumed;
   return absl::OkStatus();
+}
+
+void KafkaService::RebuildByTime(RdKafka::KafkaConsumer* consumer, RdKafka::TopicPartition* tp) {
+  int64_t window = config_.state.rebuild_window_ms;
+  if (window < 0) {
+    window = 0;
+    for (const auto& r : pipeline_->detection().rules()->rules) window = std::max(window, r.window_ms);
+  }
+  if (window == 0) return;
+  std::vector<RdKafka::TopicPartition*> one = {RdKafka::TopicPartition::create(tp->topic(), tp->partition())};
+  int64_t committed = -1;
+  if (consumer->committed(one, 10000) == RdKafka::ERR_NO_ERROR) committed = one[0]->offset();
+  int64_t from = -1;
+  if (committed > 0) {
+    one[0]->set_offset(WallMs() - window);  // a timestamp in, the first offset at or after it out
+    if (consumer->offsetsForTimes(one, 10000) == RdKafka::ERR_NO_ERROR) from = one[0]->offset();
+  }
+  RdKafka::TopicPartition::destroy(one);
+  // No commit: nothing was processed before, the group reads from auto.offset.reset anyway.
+  if (committed <= 0 || from < 0 || from >= committed) return;
+  tp->set_offset(from);
+  replay_until_[StreamId(tp->topic(), tp->partition())] = committed;
+  Log(Cat("state: ", tp->topic(), "/", tp->partition(), " has no snapshot here; rebuilding it from offset ", from,
+          " (", FormatDuration(window), " ago) to the committed ", committed, " without output"));
 }
 
 void KafkaService::Checkpoint() {

@@ -73,6 +73,9 @@ class KafkaService {
   // and at a clean stop.
   absl::Status RestoreState();
   void Checkpoint();
+  // On assignment of a partition the restored snapshot does not cover: re-read it from
+  // rebuild_window ago up to its committed offset with output suppressed.
+  void RebuildByTime(RdKafka::KafkaConsumer* consumer, RdKafka::TopicPartition* tp);
   void PublishMetrics();
 
   AppConfig config_;

@@ -30,8 +30,8 @@ struct CPtr {
 
 }  // namespace
 
-StateStore::StateStore(const StateOptions& options, std::string group_id, RdKafka::Producer* producer)
-    : options_(options), group_(std::move(group_id)), producer_(producer) {
+StateStore::StateStore(const StateOptions& options, std::string owner, RdKafka::Producer* producer)
+    : options_(options), owner_(std::move(owner)), producer_(producer) {
   std::string err;
   topic_.reset(RdKafka::Topic::create(producer_, options_.topic, nullptr, err));
 }
@@ -75,7 +75,7 @@ absl::Status StateStore::EnsureTopic(int timeout_ms) {
 
 absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std::string>& properties,
                                                  int timeout_ms) {
-  auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, group_ + ".state-loader");
+  auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, owner_ + ".state-loader");
   if (!conf.ok()) return conf.status();
   std::string err;
   // Read by assignment, not as a group member: nothing is committed, no rebalance is joined.
@@ -90,7 +90,7 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
     return absl::UnavailableError(Cat("state topic ", options_.topic, ": ", RdKafka::err2str(e)));
   }
   std::map<std::string, std::string> latest;  // key -> latest value, as compaction keeps it
-  const std::string prefix = group_ + "/";
+  const std::string prefix = owner_ + "/";
   if (high > low) {
     std::vector<RdKafka::TopicPartition*> assignment = {
         RdKafka::TopicPartition::create(options_.topic, kPartition, RdKafka::Topic::OFFSET_BEGINNING)};
@@ -134,7 +134,7 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
   }
   consumer->close();
   auto manifest_it = latest.find(ManifestKey());
-  if (manifest_it == latest.end()) return absl::NotFoundError(Cat("no snapshot of group ", group_, " in ", options_.topic));
+  if (manifest_it == latest.end()) return absl::NotFoundError(Cat("no snapshot of ", owner_, " in ", options_.topic));
   v1::SnapshotManifest manifest;
   if (!manifest.ParseFromString(manifest_it->second)) {
     return absl::DataLossError(Cat(options_.topic, " ", ManifestKey(), ": not a snapshot manifest"));
@@ -158,7 +158,7 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
   return state;
 }
 
-std::string StateStore::ChunkKey(int slot, uint32_t index) const { return Cat(group_, "/chunk/", slot, "/", index); }
+std::string StateStore::ChunkKey(int slot, uint32_t index) const { return Cat(owner_, "/chunk/", slot, "/", index); }
 
 absl::Status StateStore::Produce(const std::string& key, const std::string& value) {
   for (;;) {

@@ -3,10 +3,11 @@
 // had, instead of starting from zero: a slow brute force spread over hours, or an attacker who
 // times a restart, is still seen.
 //
-// Layout of the topic (one partition, cleanup.policy=compact, created if missing), per consumer
-// group:
-//   <group>/chunk/<slot>/<index>   SnapshotChunk     (state/snapshot_chunks.h)
-//   <group>/manifest               SnapshotManifest  written after every chunk of its snapshot
+// Layout of the topic (one partition, cleanup.policy=compact, created if missing), per owner
+// (the consumer group and the instance's group.instance.id, "<group>/<instance>", or the group
+// alone without static membership):
+//   <owner>/chunk/<slot>/<index>   SnapshotChunk     (state/snapshot_chunks.h)
+//   <owner>/manifest               SnapshotManifest  written after every chunk of its snapshot
 // Two slots alternate: a checkpoint writes into the slot the current manifest does not name,
 // then the manifest. A crash mid-checkpoint leaves the previous manifest and its intact slot,
 // and compaction never removes the latest record of a key, so the latest complete snapshot is
@@ -34,7 +35,7 @@ namespace authwatch {
 
 class StateStore {
  public:
-  StateStore(const StateOptions& options, std::string group_id, RdKafka::Producer* producer);
+  StateStore(const StateOptions& options, std::string owner, RdKafka::Producer* producer);
   ~StateStore();
 
   // Creates the topic (one partition, compacted) unless it exists.
@@ -60,11 +61,11 @@ class StateStore {
 
  private:
   std::string ChunkKey(int slot, uint32_t index) const;
-  std::string ManifestKey() const { return group_ + "/manifest"; }
+  std::string ManifestKey() const { return owner_ + "/manifest"; }
   absl::Status Produce(const std::string& key, const std::string& value);
 
   StateOptions options_;
-  std::string group_;
+  std::string owner_;  // "<group>/<instance>" or "<group>"
   RdKafka::Producer* producer_;
   std::unique_ptr<RdKafka::Topic> topic_;
   int slot_ = 1;            // slot of the latest manifest written; the next checkpoint writes the other
