@@ -198,6 +198,17 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
         return absl::OkStatus();
       });
     }
+    if (key == "limits") {
+      return r.ForEach(v, "limits", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
+        if (k == "window_memory") {
+          auto bytes = ParseSizeBytes(x.as<std::string>());
+          if (!bytes.ok()) return r.Error(x, Cat("limits.window_memory: ", FromAbsl(bytes.status().message())));
+          c->limits.window_memory_bytes = *bytes;
+          return absl::OkStatus();
+        }
+        return absl::NotFoundError(k);
+      });
+    }
     if (key == "state") {
       return r.ForEach(v, "state", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
         if (k == "topic") {
@@ -257,6 +268,27 @@ absl::StatusOr<int64_t> ParseDurationMs(std::string_view text) {
     return absl::InvalidArgumentError(Cat("'", text, "' is too long a duration"));
   }
   return static_cast<int64_t>(value * scale);
+}
+
+absl::StatusOr<uint64_t> ParseSizeBytes(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  double value;
+  if (i == 0 || !absl::SimpleAtod(std::string(text.substr(0, i)), &value) || value < 0) {
+    return absl::InvalidArgumentError(Cat("'", text, "' is not a size (e.g. 512MiB, 4GiB, 2GB)"));
+  }
+  const std::string_view unit = text.substr(i);
+  double scale;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "KiB") scale = 1024.0;
+  else if (unit == "MiB") scale = 1024.0 * 1024;
+  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "KB") scale = 1e3;
+  else if (unit == "MB") scale = 1e6;
+  else if (unit == "GB") scale = 1e9;
+  else return absl::InvalidArgumentError(Cat("'", text, "': unknown unit '", unit, "' (B, KiB, MiB, GiB, KB, MB, GB)"));
+  if (value * scale >= 1.8e19) return absl::InvalidArgumentError(Cat("'", text, "' is too large"));
+  return static_cast<uint64_t>(value * scale);
 }
 
 absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path) {

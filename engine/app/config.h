@@ -58,6 +58,13 @@ struct StateOptions {
   bool enabled() const { return !topic.empty(); }
 };
 
+// Bounds on what the engine keeps (limits: section).
+struct LimitsOptions {
+  // Rule window state; over it, failed logins stop creating per-account and per-address state
+  // and are counted per network only (RuleWindows::set_memory_budget). 0: no bound.
+  uint64_t window_memory_bytes = 0;
+};
+
 struct MetricsOptions {
   std::string listen = "127.0.0.1:9464";
 };
@@ -80,6 +87,7 @@ struct AppConfig {
   OutputOptions output;
   KafkaOptions kafka;
   StateOptions state;
+  LimitsOptions limits;
   MetricsOptions metrics;
   PolicydOptions policyd;
 };
@@ -89,5 +97,7 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path);
 
 // Parses durations such as "90s", "10m", "2h", "7d", "500ms" (a bare number means seconds).
 absl::StatusOr<int64_t> ParseDurationMs(std::string_view text);
+// "512MiB", "4GiB", "2GB", "1000000" (bytes): a size in bytes.
+absl::StatusOr<uint64_t> ParseSizeBytes(std::string_view text);
 
 }  // namespace authwatch

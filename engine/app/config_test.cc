@@ -260,6 +260,23 @@ TEST_F(ConfigTest, InstanceIdDefaultsToHostNameAndMayBeTurnedOff) {
   EXPECT_EQ(named->kafka.instance_id, std::string("aw-2"));
 }
 
+TEST(ParseSizeTest, UnitsAndErrors) {
+  EXPECT_EQ(*ParseSizeBytes("4GiB"), 4ull << 30);
+  EXPECT_EQ(*ParseSizeBytes("512MiB"), 512ull << 20);
+  EXPECT_EQ(*ParseSizeBytes("2GB"), 2000000000ull);
+  EXPECT_EQ(*ParseSizeBytes("1000"), 1000ull);
+  EXPECT_FALSE(ParseSizeBytes("4 GiB").ok());
+  EXPECT_FALSE(ParseSizeBytes("lots").ok());
+  EXPECT_FALSE(ParseSizeBytes("4TiB").ok());
+}
+
+TEST_F(ConfigTest, LimitsSection) {
+  auto c = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "limits:\n  window_memory: 1GiB\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.window_memory_bytes, 1ull << 30);
+  EXPECT_THAT(Error(std::string(kMinimal) + "limits:\n  window_memory: big\n"), HasSubstr("limits.window_memory"));
+}
+
 TEST(ShippedConfigTest, DeployConfigLoads) {
   const std::string path = std::string(AUTHWATCH_SOURCE_DIR) + "/deploy/authwatch.yaml";
   auto c = LoadAppConfig(path);
@@ -271,6 +288,7 @@ TEST(ShippedConfigTest, DeployConfigLoads) {
   }
   EXPECT_FALSE(c->rule_paths.empty());
   EXPECT_EQ(c->state.topic, "authwatch.state") << "durable state is on in the shipped config";
+  EXPECT_GT(c->limits.window_memory_bytes, 0u) << "the shipped config bounds window memory";
 }
 
 }  // namespace

@@ -100,6 +100,7 @@ int RunExplain(const std::vector<std::string>& args) {
   CountingDeadLetters dead_letters;
   Pipeline pipeline(*std::move(decoder), &enricher, *rules, config->input.late_allowance_ms,
                     EmitMode::kDecisions, &sink, &dead_letters);
+  pipeline.set_window_memory_budget(config->limits.window_memory_bytes);
   std::string_view record;
   std::string error;
   SourcePosition pos;

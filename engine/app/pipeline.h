@@ -74,6 +74,7 @@ class Pipeline {
   // For checkpoints (stream/state_store.h): the state that decides, and the late-event
   // watermark of each source partition.
   DetectionEngine* mutable_detection() { return &detection_; }
+  void set_window_memory_budget(size_t bytes) { detection_.set_window_memory_budget(bytes); }
   DecisionPolicy* mutable_policy() { return &policy_; }
   const absl::flat_hash_map<int32_t, EventTimeMs>& watermarks() const { return partition_max_ms_; }
   void SetWatermark(int32_t partition, EventTimeMs ms) { partition_max_ms_[partition] = ms; }

@@ -120,6 +120,7 @@ int RunReplay(const std::vector<std::string>& args) {
   Pipeline pipeline(*std::move(decoder), &enricher, rules, config->input.late_allowance_ms,
                     emit == "enriched" ? EmitMode::kEnriched : EmitMode::kDecisions, sink->get(),
                     dead_letters->get());
+  pipeline.set_window_memory_budget(config->limits.window_memory_bytes);
   ProgressBar progress(!cl->Has("no-progress") && isatty(STDERR_FILENO));
   const auto start = std::chrono::steady_clock::now();
   std::string_view record;

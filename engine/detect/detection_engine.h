@@ -17,6 +17,8 @@ class DetectionEngine {
  public:
   explicit DetectionEngine(std::shared_ptr<const RuleSet> rules);
   void SetRules(std::shared_ptr<const RuleSet> rules);
+  // Memory budget of the window state (RuleWindows::set_memory_budget); 0: none.
+  void set_window_memory_budget(size_t bytes) { windows_.set_memory_budget(bytes); }
 
   // Appends the signals this event raises. `ctx` is filled for the caller's later use (policy).
   void Process(const EnrichedEvent& event, EventContext* ctx, std::vector<Signal>* out);

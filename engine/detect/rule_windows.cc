@@ -169,6 +169,11 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   const EventTimeMs t = ctx.ts();
   std::vector<double>& values = values_;
   FreeSome(64);
+  if (budget_bytes_ != 0 && until_measure_-- == 0) {
+    until_measure_ = 1023;
+    over_budget_ = MemoryBytes() > budget_bytes_;
+  }
+  const bool failure = ctx.event->event.result == AuthResult::kFailure;
   for (PerRule& pr : per_rule_) {
     const CompiledRule& r = *pr.rule;
     const uint64_t key = ctx.key(r.key);
@@ -191,8 +196,13 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     // only after a full window without a touch), so the key's state is not even looked up.
     // Most events are successes and most rules count failures: this skips most lookups.
     if (matched == 0 && matched_of == 0 && !on) continue;
-    KeyState* st = Find(pr, key, t, creates);
-    if (st == nullptr) continue;
+    // Over the memory budget a failure creates no fine-grained state (see set_memory_budget).
+    const bool shed = over_budget_ && creates && failure && r.key != KeyKind::kPrefix && r.key != KeyKind::kAsn;
+    KeyState* st = Find(pr, key, t, creates && !shed);
+    if (st == nullptr) {
+      if (shed) ++shed_;
+      continue;
+    }
     // A new episode once everything has expired: evidence times start again.
     bool expired = true;
     for (size_t i = 0; i < r.when.size() && expired; ++i) {

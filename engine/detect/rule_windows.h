@@ -38,6 +38,14 @@ class RuleWindows {
   std::array<size_t, kKeyKindCount> KeysByKind() const;
   size_t MemoryBytes() const;
 
+  // Bounded memory under a flood (0: no budget). Over the budget, a failed login does not
+  // create new state for a fine-grained key (account, ip, account_ip): a flood from millions
+  // of addresses or against millions of made-up accounts is then counted by the network-keyed
+  // rules (prefix, asn), whose keys are few. State that exists keeps counting; a successful
+  // login always creates the state it needs (it carries the takeover signal).
+  void set_memory_budget(size_t bytes) { budget_bytes_ = bytes; }
+  uint64_t shed() const { return shed_; }  // failed logins that created no state, per rule
+
  private:
   friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   static constexpr size_t kMaxSamples = 3;  // evidence samples kept per key
@@ -85,6 +93,10 @@ class RuleWindows {
   std::shared_ptr<const RuleSet> rules_;
   std::vector<PerRule> per_rule_;
   std::vector<double> values_;  // scratch for Evaluate, reused across events
+  size_t budget_bytes_ = 0;
+  bool over_budget_ = false;   // re-measured every 1024 events
+  uint32_t until_measure_ = 0;
+  uint64_t shed_ = 0;
   std::deque<StateMap> graveyard_;  // dropped generations being freed (a deque: iterators stay put)
   StateMap::iterator grave_it_;
   bool grave_started_ = false;

@@ -259,5 +259,62 @@ TEST(RuleWindowsTest, DroppedGenerationsAreFreedGraduallyAndKeysStartAgain) {
   EXPECT_EQ(h.Feed(ev).size(), 1u) << "the fifth failure in the window fires";
 }
 
+constexpr char kFloodRules[] = R"(
+- rule: ip-failures
+  key: ip
+  window: 1h
+  when:
+    - count: {result: failure}
+      at_least: 1000000
+  then: [{action: block, ttl: 1h}]
+- rule: prefix-spray
+  key: prefix
+  window: 1h
+  when:
+    - distinct: ip
+      where: {result: failure}
+      at_least: 200
+  then: [{action: block, ttl: 1h}]
+- rule: account-successes
+  key: account
+  window: 1h
+  when:
+    - count: {result: success}
+      at_least: 1000000
+  then: [{action: monitor, ttl: 1h}]
+)";
+
+// Over the memory budget, failures create no per-address state but are still counted per
+// network; successes still create state.
+TEST(RuleWindowsTest, OverTheMemoryBudgetFailuresAreCountedPerNetworkOnly) {
+  auto rules = Rules(kFloodRules);
+  DetectionEngine engine(rules);
+  engine.set_window_memory_budget(1);  // over it as soon as anything is kept
+  EventContext ctx;
+  std::vector<Signal> out;
+  bool prefix_fired = false;
+  Ev ev;
+  for (int i = 0; i < 2048 + 250; ++i) {  // a flood: each address fails once
+    ev.ts += 10;
+    ev.ip = "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".9";
+    if (i >= 2048) ev.ip = "203.0.113." + std::to_string(i - 2048);  // one /24, after the budget bites
+    EnrichedEvent e = ev.Build();
+    out.clear();
+    engine.Process(e, &ctx, &out);
+    for (const auto& s : out) prefix_fired |= s.rule == "prefix-spray";
+  }
+  const auto keys = engine.windows().KeysByKind();
+  EXPECT_EQ(keys[static_cast<int>(KeyKind::kIp)], 1024u) << "address state stopped at the first measurement";
+  EXPECT_EQ(engine.windows().shed(), 2048u + 250u - 1024u);
+  EXPECT_TRUE(prefix_fired) << "the spray from one /24 is still seen per network";
+  Ev ok;
+  ok.success = true;
+  ok.account = "new.user@mail.example";
+  ok.ts = ev.ts + 1;
+  EnrichedEvent e = ok.Build();
+  engine.Process(e, &ctx, &out);
+  EXPECT_EQ(engine.windows().KeysByKind()[static_cast<int>(KeyKind::kAccount)], 1u) << "a success always creates state";
+}
+
 }  // namespace
 }  // namespace authwatch

@@ -39,6 +39,7 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry, con
       checkpoints_ok_(checkpoints_.Add({{"result", "ok"}})),
       checkpoints_failed_(checkpoints_.Add({{"result", "failed"}})),
       replayed_(BuildCounter().Name("authwatch_state_replayed_events_total").Help("Events re-read after a restore to rebuild the state, with output suppressed").Register(*registry_).Add({})),
+      shed_(BuildCounter().Name("authwatch_state_shed_total").Help("Failed logins that created no per-account or per-address window state because the window state was over limits.window_memory (counted per rule; network-keyed rules still count them)").Register(*registry_).Add({})),
       events_per_second_(BuildGauge().Name("authwatch_events_per_second").Help("Records processed per second over the last publish interval").Register(*registry_).Add({})),
       last_event_time_(BuildGauge().Name("authwatch_last_event_timestamp_seconds").Help("Event time of the newest event processed (Unix seconds)").Register(*registry_).Add({})),
       state_memory_(BuildGauge().Name("authwatch_state_memory_bytes").Help("Estimated memory of detector state (profiles and windows)").Register(*registry_).Add({})),
@@ -135,6 +136,9 @@ void EngineMetrics::Publish(const Pipeline& pipeline, const StreamStats& stream,
     reject_counters_[i]->Increment(static_cast<double>(c.rejected[i] - last_.rejected[i]));
   }
   skipped_.Increment(static_cast<double>(c.skipped - last_.skipped));
+  const uint64_t shed = pipeline.detection().windows().shed();
+  shed_.Increment(static_cast<double>(shed - last_shed_));
+  last_shed_ = shed;
   if (last_publish_ms_ > 0 && now_wall_ms > last_publish_ms_) {
     events_per_second_.Set(static_cast<double>(c.records - last_.records) * 1000.0 /
                            static_cast<double>(now_wall_ms - last_publish_ms_));

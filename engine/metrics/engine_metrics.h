@@ -71,6 +71,7 @@ class EngineMetrics {
   prometheus::Counter& checkpoints_ok_;
   prometheus::Counter& checkpoints_failed_;
   prometheus::Counter& replayed_;
+  prometheus::Counter& shed_;
   prometheus::Gauge& events_per_second_;
   prometheus::Gauge& last_event_time_;
   prometheus::Gauge& state_memory_;
@@ -92,6 +93,7 @@ class EngineMetrics {
   // Values at the previous Publish, to add only the growth.
   PipelineCounters last_;
   uint64_t last_geo_hits_ = 0, last_geo_misses_ = 0;
+  uint64_t last_shed_ = 0;
   StreamStats last_stream_;
   int64_t last_publish_ms_ = 0;
 };

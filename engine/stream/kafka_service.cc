@@ -369,6 +369,7 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   s->pipeline_ = std::make_unique<Pipeline>(*std::move(decoder), s->enricher_.get(), *rules,
                                             config.input.late_allowance_ms, EmitMode::kDecisions,
                                             s->output_.get(), s->output_.get());
+  s->pipeline_->set_window_memory_budget(config.limits.window_memory_bytes);
   Log(Cat("kafka: ", RedactedProperties(config.kafka.properties)));
   Log(Cat("metrics on http://", config.metrics.listen.substr(0, config.metrics.listen.rfind(':')), ":",
           s->metrics_server_->port(), "/metrics (/healthz, /readyz)"));

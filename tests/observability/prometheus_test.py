@@ -64,6 +64,7 @@ CONTRACT = {
     "authwatch_kafka_delivery_failures_total": "counter", "authwatch_kafka_errors_total": "counter",
     "authwatch_kafka_rebalances_total": "counter", "authwatch_assigned_partitions": "gauge",
     "authwatch_state_checkpoints_total": "counter", "authwatch_state_replayed_events_total": "counter",
+    "authwatch_state_shed_total": "counter",
 }
 ALERT_NAMES = {"AuthwatchDown", "AuthwatchNoEvents", "AuthwatchConsumerLagGrowing", "AuthwatchDeadLetterRateHigh",
                "AuthwatchDecisionSpike", "AuthwatchReloadFailures", "AuthwatchDeliveryFailures", "AuthwatchNotReady",
