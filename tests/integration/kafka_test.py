@@ -58,7 +58,10 @@ class Topics:
                     (f"state:\n  topic: {self.state_topic}\n{state}" if state else ""))
 
     def produce(self, records, key=lambda r: None):
-        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "queue.buffering.max.messages": 1000000})
+        # Idempotent: a retried batch (a broker just restarted) must not overtake the next one, or
+        # events arrive out of order and the late ones are dead-lettered.
+        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "queue.buffering.max.messages": 1000000,
+                      "enable.idempotence": True})
         for r in records:
             while True:
                 try:
@@ -67,7 +70,9 @@ class Topics:
                 except BufferError:
                     p.poll(0.1)
             p.poll(0)
-        self.assertEqual_flush = p.flush(60)
+        left = p.flush(60)
+        if left:
+            raise RuntimeError(f"{left} test records not delivered to {self.events} in 60 s")
 
     def read(self, topic, timeout=10.0, expect=None):
         c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "reader-" + uuid.uuid4().hex,
@@ -157,7 +162,7 @@ class KafkaServiceTest(unittest.TestCase):
         got = t.read(t.decisions, timeout=20, expect=len(expected))
         decisions = [json.loads(m.value()) for m in got]
         self.assertEqual(sorted(d["decision_id"] for d in decisions), sorted(d["decision_id"] for d in expected),
-                         "run and replay decide the same on the same events, and nothing else")
+                         "run and replay decide the same on the same events, and nothing else\n" + self.engine_log(t))
         for m in got:
             self.assertEqual(m.key().decode(), json.loads(m.value())["subject"]["value"], "keyed by subject")
 
