@@ -110,7 +110,7 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
     if (suppressed_) return;
     buffer_.clear();
     AppendDecisionJson(d, &buffer_);
-    Produce(s_->decisions_topic_.get(), d.subject.value, buffer_, nullptr);
+    Produce(s_->decisions_topic_.get(), d.subject.value, buffer_);
     ++s_->stats_.produced_decisions;
     s_->metrics_->OnDecision(
         d, WallMs(), std::chrono::duration<double>(std::chrono::steady_clock::now() - s_->consumed_at_).count());
@@ -132,7 +132,7 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink {
   }
 
  private:
-  void Produce(RdKafka::Topic* topic, const std::string& key, const std::string& value, void*) {
+  void Produce(RdKafka::Topic* topic, const std::string& key, const std::string& value) {
     auto* tag = new DeliveryTag{stream_, offset_};
     s_->tracker_.AddPending(stream_, offset_);
     for (;;) {
