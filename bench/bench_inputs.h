@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -15,6 +16,7 @@
 
 #include "core/auth_event.h"
 #include "core/ip_address.h"
+#include "core/stable_hash.h"
 
 namespace authwatch::bench {
 
@@ -103,5 +105,42 @@ inline std::shared_ptr<const GeoRecord> Geo(const char* country, uint32_t asn, d
   g->accuracy_radius_km = 20;
   return g;
 }
+
+// The population of the state benches: n accounts, each logging in once per pass, spread evenly
+// over a day per pass from 2026-11-02, always from its own home: one of 2^20 residential /24s
+// (11.0.0.0 upwards) in one of eight countries and ASNs. Protocols: the first pass imap, then
+// mostly imap, some web, a little smtp. Only the login's fields are set; result is the caller's.
+class HomeLogins {
+ public:
+  static constexpr EventTimeMs kStart = 1793577600000;  // 2026-11-02T00:00:00Z
+  static constexpr int64_t kDayMs = 86400000;
+
+  explicit HomeLogins(size_t n) : n_(n) {}
+  // Account i's stable hash (its home network and country derive from it).
+  static uint64_t Hash(size_t i) { return Mix64(i + 1); }
+  // Fills `e` with account i's login of pass `pass`.
+  void Fill(size_t i, int pass, EnrichedEvent* e) {
+    const int len = std::snprintf(name_, sizeof name_, "user%08zu@mail.example", i);
+    e->event.account.assign(name_, static_cast<size_t>(len));
+    const uint64_t h = Hash(i);
+    const uint32_t net = 0x0b000000u + ((static_cast<uint32_t>(h) & 0xfffff) << 8);
+    e->event.ip = IpAddress::FromV4(net | (1 + (h >> 32) % 254));
+    e->prefix = IpPrefix::Of(e->event.ip, 24, 64);
+    e->geo = geo_[(h >> 20) % geo_.size()];
+    static const char* const kProtocols[] = {"imap", "imap", "imap", "web", "web", "smtp"};
+    e->event.protocol = pass == 0 ? "imap" : kProtocols[Mix64(h + static_cast<uint64_t>(pass)) % 6];
+    e->event.ts_ms = kStart + static_cast<int64_t>((static_cast<uint64_t>(pass) * n_ + i) *
+                                                   static_cast<uint64_t>(kDayMs) / n_);
+  }
+  const std::vector<std::shared_ptr<const GeoRecord>>& geo() const { return geo_; }
+
+ private:
+  size_t n_;
+  char name_[64];
+  std::vector<std::shared_ptr<const GeoRecord>> geo_ = {
+      Geo("DE", 3320, 52.52, 13.40), Geo("US", 7922, 40.71, -74.0), Geo("FR", 3215, 48.85, 2.35),
+      Geo("GB", 2856, 51.51, -0.13), Geo("ES", 3352, 40.42, -3.70), Geo("NL", 1136, 52.37, 4.90),
+      Geo("JP", 4713, 35.68, 139.7), Geo("IN", 24560, 19.08, 72.88)};
+};
 
 }  // namespace authwatch::bench

@@ -60,11 +60,6 @@
 namespace authwatch {
 namespace {
 
-using bench::Geo;
-
-constexpr EventTimeMs kStart = 1793577600000;  // 2026-11-02T00:00:00Z
-constexpr int64_t kDayMs = 86400000;
-
 size_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
   size_t size = 0, resident = 0;
@@ -87,16 +82,11 @@ int Measure(size_t n, int logins) {
     std::fprintf(stderr, "rules/ did not compile (run authwatch check)\n");
     return 1;
   }
-  const std::vector<std::shared_ptr<const GeoRecord>> geo = {
-      Geo("DE", 3320, 52.52, 13.40), Geo("US", 7922, 40.71, -74.0), Geo("FR", 3215, 48.85, 2.35),
-      Geo("GB", 2856, 51.51, -0.13), Geo("ES", 3352, 40.42, -3.70), Geo("NL", 1136, 52.37, 4.90),
-      Geo("JP", 4713, 35.68, 139.7), Geo("IN", 24560, 19.08, 72.88)};
-  static const char* const kProtocols[] = {"imap", "imap", "imap", "web", "web", "smtp"};
+  bench::HomeLogins population(n);
   EnrichedEvent e;
   e.event.account.reserve(64);
   e.event.user_agent = "Thunderbird/128.3.1";
   e.event.result = AuthResult::kSuccess;
-  char name[64];
 
   const size_t rss_before = ResidentBytes();
   const size_t peak_before = PeakResidentBytes();
@@ -107,16 +97,7 @@ int Measure(size_t n, int logins) {
   const auto start = std::chrono::steady_clock::now();
   for (int pass = 0; pass < logins; ++pass) {
     for (size_t i = 0; i < n; ++i) {
-      const int len = std::snprintf(name, sizeof name, "user%08zu@mail.example", i);
-      e.event.account.assign(name, static_cast<size_t>(len));
-      // Home: one of 2^20 residential /24s (11.0.0.0 upwards), fixed per account.
-      const uint64_t h = Mix64(i + 1);
-      const uint32_t net = 0x0b000000u + ((static_cast<uint32_t>(h) & 0xfffff) << 8);
-      e.event.ip = IpAddress::FromV4(net | (1 + (h >> 32) % 254));
-      e.prefix = IpPrefix::Of(e.event.ip, 24, 64);
-      e.geo = geo[(h >> 20) % geo.size()];
-      e.event.protocol = pass == 0 ? "imap" : kProtocols[Mix64(h + pass) % 6];
-      e.event.ts_ms = kStart + static_cast<int64_t>((pass * n + i) * static_cast<uint64_t>(kDayMs) / n);
+      population.Fill(i, pass, &e);
       signals.clear();
       engine->Process(e, &ctx, &signals);
       total_signals += signals.size();

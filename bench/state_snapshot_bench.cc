@@ -50,11 +50,6 @@
 namespace authwatch {
 namespace {
 
-using bench::Geo;
-
-constexpr EventTimeMs kStart = 1793577600000;  // 2026-11-02T00:00:00Z
-constexpr int64_t kDayMs = 86400000;
-
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -70,11 +65,7 @@ int Run(size_t n, int logins, double failing, int runs) {
     std::fprintf(stderr, "rules/ did not compile (run authwatch check)\n");
     return 1;
   }
-  const std::vector<std::shared_ptr<const GeoRecord>> geo = {
-      Geo("DE", 3320, 52.52, 13.40), Geo("US", 7922, 40.71, -74.0), Geo("FR", 3215, 48.85, 2.35),
-      Geo("GB", 2856, 51.51, -0.13), Geo("ES", 3352, 40.42, -3.70), Geo("NL", 1136, 52.37, 4.90),
-      Geo("JP", 4713, 35.68, 139.7), Geo("IN", 24560, 19.08, 72.88)};
-  static const char* const kProtocols[] = {"imap", "imap", "imap", "web", "web", "smtp"};
+  bench::HomeLogins population(n);
 
   // ---- Build the state (untimed) ----
   DetectionEngine engine(loaded.rules);
@@ -84,7 +75,6 @@ int Run(size_t n, int logins, double failing, int runs) {
   EventContext ctx;
   std::vector<Signal> signals;
   std::vector<Decision> decisions;
-  char name[64];
   EventTimeMs newest = 0;
   auto feed = [&] {
     newest = std::max(newest, e.event.ts_ms);
@@ -98,23 +88,15 @@ int Run(size_t n, int logins, double failing, int runs) {
   const auto build_start = std::chrono::steady_clock::now();
   for (int pass = 0; pass < logins; ++pass) {
     for (size_t i = 0; i < n; ++i) {
-      const int len = std::snprintf(name, sizeof name, "user%08zu@mail.example", i);
-      e.event.account.assign(name, static_cast<size_t>(len));
-      const uint64_t h = Mix64(i + 1);
-      const uint32_t net = 0x0b000000u + ((static_cast<uint32_t>(h) & 0xfffff) << 8);
-      e.event.ip = IpAddress::FromV4(net | (1 + (h >> 32) % 254));
-      e.prefix = IpPrefix::Of(e.event.ip, 24, 64);
-      e.geo = geo[(h >> 20) % geo.size()];
-      e.event.protocol = pass == 0 ? "imap" : kProtocols[Mix64(h + pass) % 6];
+      population.Fill(i, pass, &e);
       e.event.result = AuthResult::kSuccess;
-      e.event.ts_ms = kStart + static_cast<int64_t>((pass * n + i) * static_cast<uint64_t>(kDayMs) / n);
       feed();
       // The last pass: a fraction of the accounts is attacked from random addresses, within the
       // last day, so that the window state is live at the snapshot.
-      if (pass == logins - 1 && static_cast<double>(Mix64(h) % 1000000) < failing * 1e6) {
+      if (pass == logins - 1 && static_cast<double>(Mix64(bench::HomeLogins::Hash(i)) % 1000000) < failing * 1e6) {
         e.event.ip = IpAddress::FromV4(bench::RandomRoutableV4(rng));
         e.prefix = IpPrefix::Of(e.event.ip, 24, 64);
-        e.geo = geo[rng() % geo.size()];
+        e.geo = population.geo()[rng() % population.geo().size()];
         e.event.result = AuthResult::kFailure;
         for (int k = 0; k < 3; ++k) feed();
       }
