@@ -32,7 +32,6 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import kafka_test  # noqa: E402  (Topics, Engine, wait_for, kafka_sh, AW, ROOT)
 from kafka_test import AW, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
 
 FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
