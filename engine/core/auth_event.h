@@ -33,6 +33,11 @@ struct AuthEvent {
   int64_t source_offset = -1;
   // Identical attempts this record stands for ("message repeated 3 times", "3 attempts").
   uint32_t repeat = 1;
+
+  // Resets every field to its default but keeps the strings' buffers: decoders refill one
+  // event per record, and reallocating the account and user agent each time costs about 5%
+  // of replay.
+  void Clear();
 };
 
 // What the GeoIP and ASN databases say of one address. Immutable once built, shared by the

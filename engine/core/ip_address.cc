@@ -11,9 +11,39 @@
 namespace authwatch {
 namespace {
 constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+// A dotted quad as inet_pton(AF_INET) reads it: four decimal octets of at most 255, no leading
+// zeros, nothing else. Written out because every event's address goes through it and
+// inet_pton needs a copy into a NUL-terminated buffer first.
+std::optional<uint32_t> ParseDottedQuad(std::string_view s) {
+  uint32_t out = 0;
+  size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= s.size() || s[i] != '.') return std::nullopt;
+      ++i;
+    }
+    const size_t start = i;
+    uint32_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+      v = v * 10 + static_cast<uint32_t>(s[i++] - '0');
+    }
+    const size_t digits = i - start;
+    if (digits == 0 || v > 255 || (digits > 1 && s[start] == '0')) return std::nullopt;
+    out = (out << 8) | v;
+  }
+  if (i != s.size()) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  if (text.find(':') == std::string_view::npos) {
+    const auto v4 = ParseDottedQuad(text);
+    if (!v4) return std::nullopt;
+    return FromV4(*v4);
+  }
   // inet_pton needs a NUL-terminated string; addresses are short.
   char buf[INET6_ADDRSTRLEN + 1];
   // An embedded NUL would end the C string early: "1.2.3.4\0junk" must not parse as 1.2.3.4.
@@ -23,11 +53,6 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
   IpAddress ip;
-  if (text.find(':') == std::string_view::npos) {
-    in_addr a;
-    if (inet_pton(AF_INET, buf, &a) != 1) return std::nullopt;
-    return FromV4(ntohl(a.s_addr));
-  }
   in6_addr a6;
   if (inet_pton(AF_INET6, buf, &a6) != 1) return std::nullopt;
   std::memcpy(ip.bytes_.data(), a6.s6_addr, 16);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,7 +36,14 @@ class IpAddress {
   // 64-bit hash, stable across processes (used for state keys and snapshots).
   uint64_t StableHash() const;
 
-  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  // Two 8-byte compares rather than memcmp: the GeoIP cache and the rule windows compare
+  // addresses on every event.
+  friend bool operator==(const IpAddress& a, const IpAddress& b) {
+    uint64_t x[2], y[2];
+    std::memcpy(x, a.bytes_.data(), 16);
+    std::memcpy(y, b.bytes_.data(), 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
   template <typename H>
   friend H AbslHashValue(H h, const IpAddress& ip) {
     return H::combine_contiguous(std::move(h), ip.bytes_.data(), ip.bytes_.size());

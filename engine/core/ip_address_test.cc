@@ -1,6 +1,10 @@
 #include "core/ip_address.h"
 
+#include <arpa/inet.h>
+
+#include <random>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "gtest/gtest.h"
@@ -109,6 +113,39 @@ TEST(IpAddressTest, RejectsInvalidText) {
   for (const auto& text : cases) {
     EXPECT_FALSE(IpAddress::Parse(text).has_value()) << "'" << text << "' should not parse";
   }
+}
+
+// The IPv4 parser is written out for speed; it must accept exactly what inet_pton(AF_INET)
+// accepts, with the same value. Random strings over the alphabet of addresses and their typos.
+TEST(IpAddressTest, DottedQuadAgreesWithInetPton) {
+  std::mt19937 rng(42);
+  const std::string alphabet = "0123456789.....x ";
+  const std::vector<std::string> fixed = {"0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3.04",
+                                          "1.2.3.0", "00.1.1.1", "1.2.3.256", "1.2.3.4.",
+                                          ".1.2.3.4", "1.2.3.1000", "999.1.1.1", "10.0.0.1"};
+  int accepted = 0;
+  for (int n = 0; n < 200000; ++n) {
+    std::string text;
+    if (n < static_cast<int>(fixed.size())) {
+      text = fixed[n];
+    } else if (n % 2 == 0) {  // well-formed shape with random octets, some out of range
+      for (int o = 0; o < 4; ++o) text += (o ? "." : "") + std::to_string(rng() % 300);
+      if (rng() % 8 == 0) text.insert(rng() % text.size(), "0");
+    } else {
+      const size_t len = rng() % 18;
+      for (size_t i = 0; i < len; ++i) text += alphabet[rng() % alphabet.size()];
+    }
+    in_addr a;
+    const bool want = inet_pton(AF_INET, text.c_str(), &a) == 1;
+    const auto got = IpAddress::Parse(text);
+    ASSERT_EQ(got.has_value(), want) << "'" << text << "'";
+    if (want) {
+      ++accepted;
+      ASSERT_TRUE(got->is_v4());
+      ASSERT_EQ(got->v4(), ntohl(a.s_addr)) << "'" << text << "'";
+    }
+  }
+  EXPECT_GT(accepted, 30000);  // the comparison covered valid addresses, not just rejections
 }
 
 TEST(IpAddressTest, MaskedKeepsLeadingBitsOfTheNativeFamily) {

@@ -37,16 +37,20 @@ std::optional<IpAddress> ParseClientAddress(std::string_view raw) {
 void NormaliseProtocol(std::string* p) {
   for (char& c : *p) c = absl::ascii_tolower(static_cast<unsigned char>(c));
   if (p->size() > kMaxProtocolBytes) p->resize(kMaxProtocolBytes);
-  if (*p == "submission" || *p == "smtps" || *p == "esmtpa" || *p == "esmtpsa" || *p == "submissions") {
-    *p = "smtp";
-  } else if (*p == "imaps") {
-    *p = "imap";
-  } else if (*p == "pop3s" || *p == "pop") {
-    *p = "pop3";
-  } else if (*p == "https" || *p == "http" || *p == "webmail") {
-    *p = "web";
-  } else if (*p == "sshd") {
-    *p = "ssh";
+  struct Alias {
+    std::string_view from, to;
+  };
+  static constexpr Alias kAliases[] = {
+      {"submission", "smtp"}, {"submissions", "smtp"}, {"smtps", "smtp"}, {"esmtpa", "smtp"},
+      {"esmtpsa", "smtp"},    {"imaps", "imap"},       {"pop3s", "pop3"}, {"pop", "pop3"},
+      {"https", "web"},       {"http", "web"},         {"webmail", "web"}, {"sshd", "ssh"},
+  };
+  // Every event passes here: compare the length and first letter before the bytes.
+  for (const Alias& a : kAliases) {
+    if (p->size() == a.from.size() && (*p)[0] == a.from[0] && *p == a.from) {
+      p->assign(a.to);
+      return;
+    }
   }
 }
 

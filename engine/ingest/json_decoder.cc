@@ -157,7 +157,10 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
   const simdjson::dom::object object = root.get_object().value_unsafe();
   for (auto field : object) {
     for (int i = 0; i < kSlots; ++i) {
-      if (top_level_[i] && !(found_mask_ & (1u << i)) && field.key == top_level_key_[i]) {
+      const std::string& key = top_level_key_[i];
+      // Length and first letter before the bytes: several slots share a key length.
+      if (top_level_[i] && !(found_mask_ & (1u << i)) && field.key.size() == key.size() &&
+          field.key[0] == key[0] && field.key == key) {
         found_[i] = field.value;
         found_mask_ |= 1u << i;
         break;
@@ -172,7 +175,7 @@ DecodeOutcome JsonEventDecoder::Decode(std::string_view record, AuthEvent* event
     }
   }
 
-  *event = AuthEvent{};
+  event->Clear();
   element v;
 
   // Time.

@@ -26,7 +26,7 @@ DecodeOutcome ProtobufEventDecoder::Decode(std::string_view record, AuthEvent* e
   if (!message_.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
     return Reject(rejection, RejectReason::kBadProtobuf, "not a valid authwatch.v1.AuthEvent");
   }
-  *event = AuthEvent{};
+  event->Clear();
   if (message_.ts_unix_ms() == 0) {
     return Reject(rejection, RejectReason::kMissingField, "ts_unix_ms is not set");
   }

@@ -262,7 +262,7 @@ bool SyslogEventDecoder::ParseEnvelope(std::string_view line, Envelope* env, Rej
 DecodeOutcome SyslogEventDecoder::Fill(const Envelope& env, AuthResult result, std::string_view account,
                                        std::string_view ip, std::string_view protocol, AuthEvent* event,
                                        Rejection* rejection) {
-  *event = AuthEvent{};
+  event->Clear();
   event->ts_ms = env.ts_ms;
   event->result = result;
   event->protocol = protocol;
