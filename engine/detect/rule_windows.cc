@@ -112,6 +112,21 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
     per_rule_.push_back(std::move(pr));
   }
   rules_ = std::move(rules);  // after the loop: `old` still points into the previous set
+  presence_stale_ = true;
+}
+
+void RuleWindows::RebuildPresence(KeyKind kind) {
+  size_t live = 0;
+  for (const PerRule& pr : per_rule_) {
+    if (pr.rule->key == kind) live += pr.current.size() + pr.previous.size();
+  }
+  KeyPresence& p = presence_[static_cast<size_t>(kind)];
+  p.Reset(live);
+  for (const PerRule& pr : per_rule_) {
+    if (pr.rule->key != kind) continue;
+    for (const auto& [key, st] : pr.current) p.Insert(key);
+    for (const auto& [key, st] : pr.previous) p.Insert(key);
+  }
 }
 
 void RuleWindows::Rotate(PerRule& pr, EventTimeMs t) {
@@ -149,8 +164,7 @@ void RuleWindows::FreeSome(size_t budget) {
   }
 }
 
-RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create) {
-  Rotate(pr, t);
+RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, bool create) {
   if (auto it = pr.current.find(key); it != pr.current.end()) return it->second.get();
   if (auto it = pr.previous.empty() ? pr.previous.end() : pr.previous.find(key); it != pr.previous.end()) {
     auto node = pr.previous.extract(it);
@@ -158,6 +172,9 @@ RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, EventTimeMs 
     return pos->second.get();
   }
   if (!create) return nullptr;
+  KeyPresence& presence = presence_[static_cast<size_t>(pr.rule->key)];
+  if (presence.NeedsRebuild()) RebuildPresence(pr.rule->key);  // before: the new key goes in after
+  presence.Insert(key);
   auto st = std::make_unique<KeyState>();
   st->conditions.resize(pr.rule->when.size());
   auto [pos, ok] = pr.current.emplace(key, std::move(st));
@@ -172,6 +189,10 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   if (budget_bytes_ != 0 && until_measure_-- == 0) {
     until_measure_ = 1023;
     over_budget_ = MemoryBytes() > budget_bytes_;
+  }
+  if (presence_stale_) {
+    for (int k = 0; k < kKeyKindCount; ++k) RebuildPresence(static_cast<KeyKind>(k));
+    presence_stale_ = false;
   }
   const bool failure = ctx.event->event.result == AuthResult::kFailure;
   for (PerRule& pr : per_rule_) {
@@ -198,7 +219,13 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (matched == 0 && matched_of == 0 && !on) continue;
     // Over the memory budget a failure creates no fine-grained state (see set_memory_budget).
     const bool shed = over_budget_ && creates && failure && r.key != KeyKind::kPrefix && r.key != KeyKind::kAsn;
-    KeyState* st = Find(pr, key, t, creates && !shed);
+    // Generations turn by event time whether or not this key is looked up.
+    Rotate(pr, t);
+    const bool create = creates && !shed;
+    // An event that cannot create state skips the probes when its key has none in any rule
+    // of this key kind (most successes, for the rules that count failures over all attempts).
+    const bool absent = !create && presence_on_ && !presence_[static_cast<size_t>(r.key)].MayContain(key);
+    KeyState* st = absent ? nullptr : Find(pr, key, create);
     if (st == nullptr) {
       if (shed) ++shed_;
       continue;
@@ -347,6 +374,7 @@ size_t RuleWindows::MemoryBytes() const {
     bytes += (pr.current.capacity() + pr.previous.capacity()) * (sizeof(uint64_t) + sizeof(void*) + 1) +
              n * per_state;
   }
+  for (const KeyPresence& p : presence_) bytes += p.MemoryBytes();
   return bytes;
 }
 

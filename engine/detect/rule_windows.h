@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "detect/key_presence.h"
 #include "detect/signal.h"
 #include "detect/sliding_counter.h"
 #include "detect/sliding_distinct.h"
@@ -37,6 +38,9 @@ class RuleWindows {
   // Keys with live state, per key kind (for metrics), and an estimate of their memory.
   std::array<size_t, kKeyKindCount> KeysByKind() const;
   size_t MemoryBytes() const;
+  // Test hook: with the presence filters off every lookup probes the tables (the reference the
+  // filtered path is tested against).
+  void set_presence_filter(bool on) { presence_on_ = on; }
 
   // Bounded memory under a flood (0: no budget). Over the budget, a failed login does not
   // create new state for a fine-grained key (account, ip, account_ip): a flood from millions
@@ -79,7 +83,9 @@ class RuleWindows {
     std::vector<bool> guard;  // per condition: only at_most, does not create state
   };
 
-  KeyState* Find(PerRule& pr, uint64_t key, EventTimeMs t, bool create);
+  KeyState* Find(PerRule& pr, uint64_t key, bool create);
+  // Rebuilds the presence filter of a key kind from the live keys of its rules.
+  void RebuildPresence(KeyKind kind);
   void Rotate(PerRule& pr, EventTimeMs t);
   // A dropped generation is freed a slice per event rather than at once: a generation of an
   // hour-long window can hold 10^6 keys, and freeing them in one go stalls the stream for tens
@@ -97,6 +103,10 @@ class RuleWindows {
   bool over_budget_ = false;   // re-measured every 1024 events
   uint32_t until_measure_ = 0;
   uint64_t shed_ = 0;
+  // Per key kind, the keys that may have state in any rule of that kind (see KeyPresence).
+  std::array<KeyPresence, kKeyKindCount> presence_;
+  bool presence_stale_ = true;
+  bool presence_on_ = true;  // rebuild every filter before the next event (new rules, restore)
   std::deque<StateMap> graveyard_;  // dropped generations being freed (a deque: iterators stay put)
   StateMap::iterator grave_it_;
   bool grave_started_ = false;

@@ -1,6 +1,7 @@
 #include "detect/rule_windows.h"
 
 #include "detect/detection_engine.h"
+#include "detect/rule_loader.h"
 #include "detect/test_events.h"
 #include "gtest/gtest.h"
 
@@ -314,6 +315,56 @@ TEST(RuleWindowsTest, OverTheMemoryBudgetFailuresAreCountedPerNetworkOnly) {
   EnrichedEvent e = ok.Build();
   engine.Process(e, &ctx, &out);
   EXPECT_EQ(engine.windows().KeysByKind()[static_cast<int>(KeyKind::kAccount)], 1u) << "a success always creates state";
+}
+
+// The presence filters only skip lookups that would find nothing: with them on or off, the
+// shipped rules give the same signals and keep the same keys, through filter rebuilds (20,000
+// addresses), generation turns (two days) and a rule reload (which makes the filters stale).
+TEST(RuleWindowsTest, PresenceFilterChangesNothingButTheWork) {
+  RuleLoadResult loaded = LoadRules({std::string(AUTHWATCH_SOURCE_DIR) + "/rules"});
+  ASSERT_NE(loaded.rules, nullptr);
+  RuleWindows filtered(loaded.rules);
+  RuleWindows reference(loaded.rules);
+  reference.set_presence_filter(false);
+  uint64_t rng = 7;
+  auto next = [&rng](uint64_t n) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (rng >> 33) % n;
+  };
+  Ev ev;
+  EventContext a, b;
+  std::vector<Signal> out_a, out_b;
+  size_t signals = 0;
+  for (int i = 0; i < 300000; ++i) {
+    ev.ts += static_cast<EventTimeMs>(next(1200));  // about two days in all
+    // A few hot attacking addresses among many benign ones.
+    const bool attacker = next(20) == 0;
+    ev.ip = attacker ? "203.0.113." + std::to_string(next(8))
+                     : "10." + std::to_string(next(80)) + "." + std::to_string(next(250)) + ".1";
+    ev.account = "user" + std::to_string(next(attacker ? 5000 : 3000)) + "@mail.example";
+    ev.success = attacker ? next(50) == 0 : next(30) != 0;
+    ev.protocol = next(4) == 0 ? "smtp" : "imap";
+    ev.asn = attacker ? 64500 : 3320 + static_cast<uint32_t>(next(3));
+    const EnrichedEvent e = ev.Build();
+    ComputeKeys(e, &a);
+    ComputeKeys(e, &b);
+    a.event = &e;
+    b.event = &e;
+    out_a.clear();
+    out_b.clear();
+    filtered.Process(a, &out_a);
+    reference.Process(b, &out_b);
+    ASSERT_EQ(out_a.size(), out_b.size()) << "event " << i;
+    for (size_t k = 0; k < out_a.size(); ++k) {
+      ASSERT_EQ(out_a[k].rule, out_b[k].rule) << "event " << i;
+      ASSERT_EQ(out_a[k].subject.value, out_b[k].subject.value) << "event " << i;
+      ASSERT_EQ(out_a[k].evidence_json, out_b[k].evidence_json) << "event " << i;
+    }
+    signals += out_a.size();
+    if (i == 150000) filtered.SetRules(loaded.rules);
+  }
+  EXPECT_GT(signals, 10u) << "the stream must make the rules fire for the comparison to mean anything";
+  EXPECT_EQ(filtered.KeysByKind(), reference.KeysByKind());
 }
 
 }  // namespace

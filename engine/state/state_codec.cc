@@ -560,6 +560,7 @@ absl::Status StateCodec::Restore(const v1::ShardState& state, DetectionEngine* e
     w.per_rule_[i].previous = std::move(rules[i].previous);
     w.per_rule_[i].generation_start_ms = rules[i].generation_start_ms;
   }
+  w.presence_stale_ = true;  // the restored keys are not in the presence filters
   AccountProfiles& p = engine->profiles_;
   p.index_ = std::move(profiles.index);
   p.profiles_ = std::move(profiles.profiles);
