@@ -22,6 +22,9 @@
 #   AUTHWATCH_KAFKA_LIBS (var/kafka/libs)  AUTHWATCH_KAFKA_HEAP_OPTS (-Xms512m -Xmx512m)
 #   AUTHWATCH_KAFKA_JVM_OPTS (GC and JIT threads, default: one GC and two JIT threads, see below)
 #   AUTHWATCH_KAFKA_START_TIMEOUT (60)  AUTHWATCH_KAFKA_STOP_TIMEOUT (30)
+#   AUTHWATCH_KAFKA_PROXIED (unset)  LISTEN:ADVERTISED: an extra listener PROXIED on 127.0.0.1:LISTEN that
+#     advertises 127.0.0.1:ADVERTISED, where a TCP proxy forwarding to LISTEN sits (tests/faults: network);
+#     clients bootstrapped there reach the broker only through the proxy. Node i adds 2(i-1) to both.
 # Layout of DIR: cluster.env (node count, ports, cluster id; fixed at format time), client.properties,
 # nodeI/{server.properties,data/,logs/server.log,kafka.out,kafka.pid}.
 set -euo pipefail
@@ -55,6 +58,8 @@ port=${AUTHWATCH_KAFKA_PORT:-19092}
 cport=${AUTHWATCH_KAFKA_CONTROLLER_PORT:-$((port + 1))}
 cluster_id=
 formatted=0
+proxied=${AUTHWATCH_KAFKA_PROXIED:-}
+[[ -z $proxied || $proxied =~ ^[0-9]+:[0-9]+$ ]] || die "AUTHWATCH_KAFKA_PROXIED must be LISTEN:ADVERTISED, got '$proxied'"
 if [[ -f $dir/cluster.env ]]; then
   # shellcheck source=/dev/null
   . "$dir/cluster.env"
@@ -70,6 +75,8 @@ lock() { mkdir -p "$dir"; exec 9>>"$dir/.lock"; flock 9; }
 node_dir() { printf '%s/node%s' "$dir" "$1"; }
 client_port() { echo $((port + 2 * ($1 - 1))); }
 ctrl_port() { echo $((cport + 2 * ($1 - 1))); }
+proxied_port() { echo $((${proxied%:*} + 2 * ($1 - 1))); }
+proxied_adv_port() { echo $((${proxied#*:} + 2 * ($1 - 1))); }
 bootstrap() {
   local i out=
   for ((i = 1; i <= nodes; i++)); do out+=${out:+,}127.0.0.1:$(client_port "$i"); done
@@ -124,9 +131,13 @@ tool() {
 }
 
 write_props() {
-  local i=$1 nd voters= j
+  local i=$1 nd voters= j listen= adv= map=
   nd=$(node_dir "$i")
   for ((j = 1; j <= nodes; j++)); do voters+=${voters:+,}$j@127.0.0.1:$(ctrl_port "$j"); done
+  if [[ -n $proxied ]]; then
+    listen=,PROXIED://127.0.0.1:$(proxied_port "$i") adv=,PROXIED://127.0.0.1:$(proxied_adv_port "$i")
+    map=,PROXIED:PLAINTEXT
+  fi
   mkdir -p "$nd/data" "$nd/logs"
   # Rewritten on every start so edits here apply to existing data; only the voter set must never change.
   cat >"$nd/server.properties" <<EOF
@@ -134,9 +145,9 @@ write_props() {
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$(client_port "$i"),CONTROLLER://127.0.0.1:$(ctrl_port "$i")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(client_port "$i"),CONTROLLER://127.0.0.1:$(ctrl_port "$i")
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$(client_port "$i"),CONTROLLER://127.0.0.1:$(ctrl_port "$i")$listen
+advertised.listeners=PLAINTEXT://127.0.0.1:$(client_port "$i"),CONTROLLER://127.0.0.1:$(ctrl_port "$i")$adv
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$map
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$nd/data
@@ -182,7 +193,7 @@ format_node() {
 launch() {
   local i=$1 nd p
   nd=$(node_dir "$i")
-  for p in "$(client_port "$i")" "$(ctrl_port "$i")"; do
+  for p in "$(client_port "$i")" "$(ctrl_port "$i")" ${proxied:+$(proxied_port "$i")}; do
     port_busy "$p" && die "127.0.0.1:$p is already in use (another Kafka? set AUTHWATCH_KAFKA_PORT or --dir)"
   done
   write_props "$i"

@@ -9,13 +9,19 @@
 namespace authwatch {
 namespace {
 
-uint64_t ActiveKey(const Subject& s, const std::string& scope, bool dry_run) {
+// `origin` (Signal::origin) is 0 for nearly every decision, which keeps the keys of earlier
+// snapshots valid.
+uint64_t ActiveKey(const Subject& s, const std::string& scope, bool dry_run, uint64_t origin) {
   uint64_t h = StableHash64(s.value, static_cast<uint64_t>(s.type) + 1);
   h = HashCombine(h, StableHash64(scope));
-  return HashCombine(h, dry_run ? 2 : 1);
+  h = HashCombine(h, dry_run ? 2 : 1);
+  return origin == 0 ? h : HashCombine(h, origin);
 }
 
-uint64_t OffenceKey(const Subject& s) { return StableHash64(s.value, static_cast<uint64_t>(s.type) + 101); }
+uint64_t OffenceKey(const Subject& s, uint64_t origin) {
+  const uint64_t h = StableHash64(s.value, static_cast<uint64_t>(s.type) + 101);
+  return origin == 0 ? h : HashCombine(h, origin);
+}
 
 }  // namespace
 
@@ -48,7 +54,7 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
     return;
   }
   const ActionKind action = s.dry_run ? ActionKind::kMonitor : s.consequence.action;
-  const uint64_t key = ActiveKey(s.subject, s.consequence.scope, s.dry_run);
+  const uint64_t key = ActiveKey(s.subject, s.consequence.scope, s.dry_run, s.origin);
   // A standing decision absorbs any signal that is no stronger; a stronger action replaces it.
   if (auto it = active_.find(key); it != active_.end() && it->second.expires_ms > s.ts_ms &&
                                    ActionStrength(it->second.action) >= ActionStrength(action)) {
@@ -58,7 +64,7 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   // Escalation counts real offences only, once per decision.
   int offence = 1;
   if (!s.dry_run && action != ActionKind::kMonitor) {
-    Offences& o = offences_[OffenceKey(s.subject)];
+    Offences& o = offences_[OffenceKey(s.subject, s.origin)];
     if (o.count > 0 && s.ts_ms - o.last_ms > rules_->policy.offence_memory_ms) o.count = 0;
     offence = ++o.count;
     o.last_ms = s.ts_ms;
@@ -130,12 +136,22 @@ void DecisionPolicy::AdvanceTo(EventTimeMs now, std::vector<Decision>* out) {
 
 bool DecisionPolicy::Lift(const Subject& subject, const std::string& scope, EventTimeMs now,
                           const std::string& why, std::vector<Decision>* out) {
-  auto it = active_.find(ActiveKey(subject, scope, false));
-  if (it == active_.end()) return false;
-  out->push_back(MakeUnblock(it->second, now, why));
-  Count(it->second, -1);
-  active_.erase(it);
-  return true;
+  // Every origin's decision on the subject (Signal::origin); an operator's unblock is rare, so
+  // a scan, in key order for a stable output.
+  std::vector<uint64_t> keys;
+  for (const auto& [key, a] : active_) {
+    if (!a.dry_run && a.scope == scope && a.subject.type == subject.type && a.subject.value == subject.value) {
+      keys.push_back(key);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  for (uint64_t key : keys) {
+    auto it = active_.find(key);
+    out->push_back(MakeUnblock(it->second, now, why));
+    Count(it->second, -1);
+    active_.erase(it);
+  }
+  return !keys.empty();
 }
 
 void DecisionPolicy::Count(const Active& a, int delta) {

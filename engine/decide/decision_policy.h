@@ -36,7 +36,8 @@ class DecisionPolicy {
   void OnSignal(const Signal& signal, const EventContext& ctx, std::vector<Decision>* out);
   // Expires decisions whose TTL ended at or before `now` (event time).
   void AdvanceTo(EventTimeMs now, std::vector<Decision>* out);
-  // Lifts an active decision explicitly (operator unblock). False if none is active.
+  // Lifts the active decisions on a subject and scope explicitly (operator unblock), of every
+  // origin. False if none is active.
   bool Lift(const Subject& subject, const std::string& scope, EventTimeMs now, const std::string& why,
             std::vector<Decision>* out);
 

@@ -21,4 +21,11 @@ void DetectionEngine::Process(const EnrichedEvent& event, EventContext* ctx, std
   profiles_.Learn(*ctx);
 }
 
+void DetectionEngine::ProcessWithFacts(const EnrichedEvent& event, const ProfileFacts& facts, EventContext* ctx,
+                                       std::vector<Signal>* out) {
+  ComputeKeys(event, ctx);
+  ctx->profile = facts;
+  windows_.Process(*ctx, out);
+}
+
 }  // namespace authwatch

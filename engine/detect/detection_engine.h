@@ -22,6 +22,10 @@ class DetectionEngine {
 
   // Appends the signals this event raises. `ctx` is filled for the caller's later use (policy).
   void Process(const EnrichedEvent& event, EventContext* ctx, std::vector<Signal>* out);
+  // A network shard's event (detect/shard_role.h): the profile facts were computed by the
+  // account's shard and come with the event; only the window rules run, and no profile learns.
+  void ProcessWithFacts(const EnrichedEvent& event, const ProfileFacts& facts, EventContext* ctx,
+                        std::vector<Signal>* out);
 
   const std::shared_ptr<const RuleSet>& rules() const { return rules_; }
   const AccountProfiles& profiles() const { return profiles_; }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "core/json_writer.h"
 #include "core/stable_hash.h"
+#include "detect/shard_role.h"
 #include "emit/enriched_json.h"
 
 namespace authwatch {
@@ -349,7 +350,13 @@ void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
   }
   w.EndArray().EndObject();
 
+  const size_t first = out->size();
   EmitSignals(r.name, r.then, r.severity, r.monitor_only, ctx, reasons, evidence, out);
+  const ShardRole role = RoleOfKey(r.key);
+  for (size_t i = first; i < out->size(); ++i) {
+    Signal& sig = (*out)[i];
+    if (RoleOfKey(sig.subject.type) != role) sig.origin = RouteKey(ctx, role);
+  }
   int64_t min_ttl = INT64_MAX;
   for (const Consequence& c : r.then) min_ttl = std::min(min_ttl, c.ttl_ms);
   // While the decision stands there is nothing new to say; once it may have expired, a

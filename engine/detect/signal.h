@@ -29,6 +29,11 @@ struct Signal {
   std::string evidence_json;  // a JSON object
   EventTimeMs ts_ms = 0;      // the triggering event's time
   uint64_t trigger_id = 0;    // identity of the triggering event (for a stable decision id)
+  // Non-zero when the subject belongs to another shard role than the rule's key (an
+  // address-keyed rule deciding on an account): the route key of the rule's shard. The
+  // policy keeps such decisions apart per origin, because that is all one shard can see
+  // (detect/shard_role.h); replay does the same, so it gives the same decisions.
+  uint64_t origin = 0;
 };
 
 // Appends one signal per consequence of a firing detector, all sharing reasons and evidence.

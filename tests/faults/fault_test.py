@@ -11,6 +11,12 @@ every 5 s), and faults are injected for the whole stream:
   crash     the engine kills itself at chosen points: mid-checkpoint (chunks written, manifest
             not), mid-restore (re-reading after the snapshot), after a decision is on the broker
             and before its offset is stored
+  network   the engine reaches the broker only through a TCP proxy (toxiproxy, on loopback; the
+            broker's PROXIED listener advertises the proxy's port, so consumer, producer and state
+            clients all go through it, checked with ss); every 8-12 s, for 2-4 s, a burst of
+            300-1500 ms latency with jitter both ways, connection resets (reset_peer) or a
+            black hole that then closes the connections (timeout), in a seeded rotation. The
+            test's own producer and checkers connect to the broker directly
 
 The oracle is `authwatch replay` of the same events, single-threaded. Checkers on the final output:
 every decision of the oracle is on the decisions topic (none missing), nothing else is (none
@@ -20,6 +26,9 @@ never goes backwards (sampled every 0.5 s); the lag returns to zero within 30 s 
 Started by tests/faults/run.sh (which starts the broker); tier and seeds from the environment:
 AUTHWATCH_FAULTS (default "none kill9 broker crash"), AUTHWATCH_FAULT_SEEDS (default "7"),
 AUTHWATCH_FAULT_SECONDS (default 45) and AUTHWATCH_FAULT_RESULTS (a JSON lines file to append to).
+The network fault also needs AUTHWATCH_KAFKA_PROXIED (LISTEN:PROXY ports of the broker's PROXIED
+listener, as given to deploy/kafka/kafka.sh), AUTHWATCH_TOXIPROXY (the server binary, from
+tests/faults/install-toxiproxy.sh) and AUTHWATCH_TOXIPROXY_API (host:port of its HTTP API).
 """
 import json
 import os
@@ -29,15 +38,19 @@ import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from kafka_test import AW, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
+from kafka_test import AW, BOOTSTRAP, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
 
 FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
 RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
+PROXIED = os.environ.get("AUTHWATCH_KAFKA_PROXIED", "")
+TOXIPROXY = os.environ.get("AUTHWATCH_TOXIPROXY", os.path.join(ROOT, "var", "tools", "bin", "toxiproxy-server"))
+TOXIPROXY_API = os.environ.get("AUTHWATCH_TOXIPROXY_API", "127.0.0.1:19296")
 
 
 def scenario(seed, tmp):
@@ -75,10 +88,114 @@ class Committed:
         self.thread.join(10)
 
 
+class Toxiproxy:
+    """A toxiproxy server on loopback with one proxy, 127.0.0.1:LISTEN -> the broker's PROXIED
+    listener, driven through its HTTP API."""
+
+    def __init__(self, listen, upstream, log):
+        host, port = TOXIPROXY_API.rsplit(":", 1)
+        self.api = f"http://{TOXIPROXY_API}"
+        self.log = open(log, "ab")
+        self.p = subprocess.Popen([TOXIPROXY, "-host", host, "-port", port, "-seed", "1"],
+                                  stdout=self.log, stderr=self.log)
+        self.toxics = []
+        if not wait_for(self.answers, 10, step=0.1):
+            self.close()
+            raise RuntimeError(f"toxiproxy did not answer on {self.api} (log: {log})")
+        self.call("POST", "/proxies", {"name": "kafka", "listen": listen, "upstream": upstream, "enabled": True})
+
+    def call(self, method, path, body=None):
+        req = urllib.request.Request(self.api + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.read()
+
+    def answers(self):
+        try:
+            return self.p.poll() is None and bool(self.call("GET", "/version"))
+        except OSError:
+            return False
+
+    def add(self, name, kind, stream, **attributes):
+        self.call("POST", "/proxies/kafka/toxics", {"name": name, "type": kind, "stream": stream, "toxicity": 1.0,
+                                                    "attributes": attributes})
+        self.toxics.append(name)
+
+    def clear(self):
+        # Removing a timeout toxic closes the connections it held (toxiproxy's Cleanup), so no
+        # connection goes on with bytes missing from its stream.
+        while self.toxics:
+            self.call("DELETE", "/proxies/kafka/toxics/" + self.toxics.pop())
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(10)
+        self.log.close()
+
+
+def tcp_peers(pid):
+    """The peer addresses of process pid's TCP connections (any state but listening), from ss."""
+    out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True, timeout=10).stdout
+    return [line.split()[4] for line in out.splitlines() if f"pid={pid}," in line]
+
+
+# One burst of the network fault, in a seeded rotation: every kind happens in a 45 s run.
+BURSTS = ["latency+reset", "latency+timeout", "latency", "reset"]
+
+
+def burst(proxy, kind, rng, seconds):
+    """Applies one burst for `seconds`, then removes its toxics. Returns a description."""
+    desc = {"kind": kind, "s": round(seconds, 1)}
+    end = time.time() + seconds
+    if "latency" in kind:
+        latency = rng.randint(300, 1500)
+        jitter = rng.randint(latency // 10, latency // 2)
+        for stream in ("upstream", "downstream"):
+            proxy.add(f"latency_{stream}", "latency", stream, latency=latency, jitter=jitter)
+        desc.update(latency_ms=latency, jitter_ms=jitter)
+        if kind != "latency":
+            time.sleep(rng.uniform(0.3, 0.6) * seconds)  # latency first, then the connections break
+    stream = rng.choice(["upstream", "downstream"])
+    if "reset" in kind:
+        # RST on the first data through the proxy, after `timeout` ms: every connection dies, and
+        # every new one too until the burst ends.
+        timeout = rng.choice([0, 0, 100, 500])
+        proxy.add("reset", "reset_peer", stream, timeout=timeout)
+        desc.update(reset_stream=stream, reset_timeout_ms=timeout)
+    elif "timeout" in kind:
+        # A black hole: data is held back (dropped by the proxy) and the connection closed after
+        # `timeout` ms, or when the toxic is removed.
+        timeout = rng.randint(500, 2000)
+        proxy.add("timeout", "timeout", stream, timeout=timeout)
+        desc.update(timeout_stream=stream, timeout_ms=timeout)
+    time.sleep(max(0.0, end - time.time()))
+    proxy.clear()
+    return desc
+
+
 class FaultTest(unittest.TestCase):
     def run_fault(self, fault, seed):
         t = Topics(state="  checkpoint_interval: 5s\n")
         self.addCleanup(t.tmp.cleanup)
+        proxy = None
+        if fault == "network":
+            if not PROXIED:
+                self.skipTest("the network fault needs the broker's PROXIED listener (tests/faults/run.sh sets it)")
+            upstream, listen = (f"127.0.0.1:{p}" for p in PROXIED.split(":"))
+            proxy = Toxiproxy(listen, upstream, os.path.join(t.tmp.name, "toxiproxy.log"))
+            self.addCleanup(proxy.close)
+            # Only the engine goes through the proxy; the test's producer and checkers do not.
+            with open(t.config) as f:
+                config = f.read()
+            self.assertEqual(config.count(f"bootstrap.servers: {BOOTSTRAP}\n"), 1)
+            with open(t.config, "w") as f:
+                f.write(config.replace(f"bootstrap.servers: {BOOTSTRAP}\n", f"bootstrap.servers: {listen}\n"))
         lines = scenario(seed, t.tmp.name)
         oracle = subprocess.run([AW, "replay", "--config", t.config, "--input", "-", "--output", "-",
                                  "--dead-letter", os.path.join(t.tmp.name, "oracle-dl.jsonl")],
@@ -109,7 +226,7 @@ class FaultTest(unittest.TestCase):
         engine = Engine(t.config, log)
         producer.start()
         kills = restarts = 0
-        crashed = []
+        crashed, bursts, peers = [], [], set()
         started = time.time()
         if fault == "kill9":
             while not done.is_set():
@@ -143,10 +260,21 @@ class FaultTest(unittest.TestCase):
                     engine.stop()
                 engine.log.close()
             engine = Engine(t.config, log)
+        elif fault == "network":
+            first = rng.randrange(len(BURSTS))
+            wait = rng.uniform(4, 8)  # the first burst comes sooner: a 30 s stream gets three
+            while not done.wait(wait):
+                peers.update(tcp_peers(engine.p.pid))
+                seconds = rng.uniform(2, 4)
+                bursts.append(burst(proxy, BURSTS[(first + len(bursts)) % len(BURSTS)], rng, seconds))
+                peers.update(tcp_peers(engine.p.pid))
+                wait = max(0.5, rng.uniform(8, 12) - seconds)
         producer.join()
         last_event = time.time()
         caught_up = wait_for(lambda: t.committed() == len(lines), 30 + (10 if fault == "broker" else 0), step=0.25)
         lag_s = time.time() - last_event
+        if proxy:
+            peers.update(tcp_peers(engine.p.pid))
         rc = engine.stop(timeout=60)
         committed.close()
         got = [json.loads(m.value())["decision_id"] for m in t.read(t.decisions, timeout=60)]  # until 2 s idle
@@ -161,6 +289,8 @@ class FaultTest(unittest.TestCase):
                   "restores": text.count("state: restored snapshot"), "re_read": text.count("restore complete"),
                   "committed_backwards": len(committed.backwards()), "lag_zero_after_s": round(lag_s, 1),
                   "wall_s": round(time.time() - started, 1)}
+        if proxy:
+            result.update(bursts=bursts, engine_peers=sorted(peers))
         print("RESULT " + json.dumps(result), flush=True)
         if RESULTS:
             with open(RESULTS, "a") as f:
@@ -172,6 +302,11 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(committed.backwards(), [], "committed offsets never go backwards")
         if fault in ("kill9", "crash"):
             self.assertGreater(text.count("state: restored snapshot"), 0, "restarts restored a snapshot")
+        if fault == "network":
+            # The fault is real only if the engine's traffic went through the proxy, all of it.
+            self.assertTrue(peers, "the engine had TCP connections (ss)")
+            self.assertEqual(sorted(peers), [listen], "every engine connection goes to the proxy")
+            self.assertGreaterEqual(len(bursts), 2, "bursts happened while the stream ran")
         if fault == "crash":
             self.assertEqual(crashed, ["mid-checkpoint", "mid-restore", "after-decision"], "every crash point was reached")
 

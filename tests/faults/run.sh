@@ -4,8 +4,13 @@
 #
 #   tests/faults/run.sh            the short tier (CI): engine kill -9 and crashes at chosen
 #                                  points, one seed, 30 s of stream each
-#   tests/faults/run.sh --full     every fault (none, kill9, broker, crash), seeds 7 11 23, 45 s
-#                                  each; results appended to bench/results/faults.jsonl
+#   tests/faults/run.sh --full     every fault (none, kill9, broker, crash, network), seeds 7 11 23,
+#                                  45 s each; results appended to bench/results/faults.jsonl
+# AUTHWATCH_FAULTS picks faults in either tier, e.g. AUTHWATCH_FAULTS=network tests/faults/run.sh.
+# network: latency and connection resets in bursts between engine and broker, through toxiproxy
+# (built from the Go module proxy by tests/faults/install-toxiproxy.sh when that fault is selected;
+# needs Go). The broker then also gets a PROXIED listener on PORT+2 that advertises the proxy on
+# PORT+3; toxiproxy's API is on PORT+4. Everything listens on 127.0.0.1 only.
 # Needs build/bin/authwatch. Details of each fault and checker: tests/faults/fault_test.py.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +19,7 @@ export AUTHWATCH_KAFKA_PORT=${AUTHWATCH_FAULT_KAFKA_PORT:-19292}
 export AUTHWATCH_KAFKA_CONTROLLER_PORT=$((AUTHWATCH_KAFKA_PORT + 1))
 export AUTHWATCH_IT_KAFKA_DIR="$root/var/kafka/faults"
 if [[ ${1:-} == --full ]]; then
-  export AUTHWATCH_FAULTS=${AUTHWATCH_FAULTS:-"none kill9 broker crash"}
+  export AUTHWATCH_FAULTS=${AUTHWATCH_FAULTS:-"none kill9 broker crash network"}
   export AUTHWATCH_FAULT_SEEDS=${AUTHWATCH_FAULT_SEEDS:-"7 11 23"}
   export AUTHWATCH_FAULT_SECONDS=${AUTHWATCH_FAULT_SECONDS:-45}
   export AUTHWATCH_FAULT_RESULTS=${AUTHWATCH_FAULT_RESULTS:-$root/bench/results/faults.jsonl}
@@ -23,6 +28,12 @@ else
   export AUTHWATCH_FAULTS=${AUTHWATCH_FAULTS:-"kill9 crash"}
   export AUTHWATCH_FAULT_SEEDS=${AUTHWATCH_FAULT_SEEDS:-7}
   export AUTHWATCH_FAULT_SECONDS=${AUTHWATCH_FAULT_SECONDS:-30}
+fi
+if [[ " $AUTHWATCH_FAULTS " == *" network "* ]]; then
+  AUTHWATCH_TOXIPROXY=$(tests/faults/install-toxiproxy.sh)   # not in `export`, which would hide a failure
+  export AUTHWATCH_TOXIPROXY
+  export AUTHWATCH_KAFKA_PROXIED=$((AUTHWATCH_KAFKA_PORT + 2)):$((AUTHWATCH_KAFKA_PORT + 3))
+  export AUTHWATCH_TOXIPROXY_API=127.0.0.1:$((AUTHWATCH_KAFKA_PORT + 4))
 fi
 kafka() { deploy/kafka/kafka.sh "$@" --dir "$AUTHWATCH_IT_KAFKA_DIR"; }
 kafka stop >/dev/null 2>&1 || true
