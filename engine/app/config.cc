@@ -232,6 +232,29 @@ absl::Status LoadInto(const ConfigReader& r, const YAML::Node& root, AppConfig* 
         return absl::OkStatus();
       });
     }
+    if (key == "scale_out") {
+      absl::Status parsed = r.ForEach(v, "scale_out", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
+        if (k == "address_topic") {
+          c->scale_out.address_topic = x.as<std::string>();
+        } else if (k == "asn_topic") {
+          c->scale_out.asn_topic = x.as<std::string>();
+        } else if (k == "partitions") {
+          AW_ASSIGN(c->scale_out.partitions, r.Integer(x, 1, 10000));
+        } else if (k == "replication_factor") {
+          AW_ASSIGN(c->scale_out.replication_factor, r.Integer(x, -1, 32767));
+        } else if (k == "watermark_interval") {
+          AW_ASSIGN(c->scale_out.watermark_interval_ms, r.Duration(x));
+        } else if (k == "idle_after") {
+          AW_ASSIGN(c->scale_out.idle_after_ms, r.Duration(x));
+        } else {
+          return absl::NotFoundError(k);
+        }
+        return absl::OkStatus();
+      });
+      if (!parsed.ok()) return parsed;
+      if (!c->scale_out.enabled()) return r.Error(v, "scale_out needs partitions (of each repartition topic)");
+      return absl::OkStatus();
+    }
     if (key == "metrics") {
       return r.ForEach(v, "metrics", [&](const std::string& k, const YAML::Node& x) -> absl::Status {
         if (k == "listen") {
@@ -315,6 +338,10 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path) {
   }
   if (c.geoip.databases.empty()) {
     return absl::InvalidArgumentError(Cat(path, ": geoip.databases lists no database"));
+  }
+  if (c.scale_out.enabled()) {
+    if (c.scale_out.address_topic.empty()) c.scale_out.address_topic = c.kafka.group_id + ".by-address";
+    if (c.scale_out.asn_topic.empty()) c.scale_out.asn_topic = c.kafka.group_id + ".by-asn";
   }
   return c;
 }

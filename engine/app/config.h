@@ -58,6 +58,27 @@ struct StateOptions {
   bool enabled() const { return !topic.empty(); }
 };
 
+// Scale-out (README "Scale-out"; issue #8): several `authwatch run` instances in one consumer
+// group act as one. Each input partition is an account shard; address- and ASN-keyed rules run
+// in network shards, one per partition of two repartition topics that the account shards feed
+// (detect/shard_role.h, stream/network_shard.h). Off when `partitions` is 0 (no section): one
+// instance runs every rule on what it consumes.
+struct ScaleOutOptions {
+  std::string address_topic;  // default "<group>.by-address"; keyed by /24 or /64
+  std::string asn_topic;      // default "<group>.by-asn"; keyed by ASN
+  int partitions = 0;         // of each repartition topic (created if missing)
+  int replication_factor = -1;
+  // How often an account shard tells every network shard how far its input has come.
+  int64_t watermark_interval_ms = 200;
+  // An input partition read to its end with nothing new for this long (wall time) no longer
+  // holds the network shards back. The trade-off: a network decision waits at most this long
+  // for a quiet partition, and events that come to a partition after such a pause may be
+  // merged slightly out of time order with the others'. A stopped or restoring instance never
+  // declares its partitions idle, so a crash does not reorder anything.
+  int64_t idle_after_ms = 10000;
+  bool enabled() const { return partitions > 0; }
+};
+
 // Bounds on what the engine keeps (limits: section).
 struct LimitsOptions {
   // Rule window state; over it, failed logins stop creating per-account and per-address state
@@ -87,6 +108,7 @@ struct AppConfig {
   OutputOptions output;
   KafkaOptions kafka;
   StateOptions state;
+  ScaleOutOptions scale_out;
   LimitsOptions limits;
   MetricsOptions metrics;
   PolicydOptions policyd;

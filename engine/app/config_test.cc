@@ -260,6 +260,25 @@ TEST_F(ConfigTest, InstanceIdDefaultsToHostNameAndMayBeTurnedOff) {
   EXPECT_EQ(named->kafka.instance_id, std::string("aw-2"));
 }
 
+TEST_F(ConfigTest, ScaleOutSectionNamesItsTopicsAfterTheGroup) {
+  auto none = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->scale_out.enabled()) << "no section: one instance runs every rule";
+  auto on = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) +
+                                    "kafka:\n  group_id: aw\nscale_out:\n  partitions: 6\n  idle_after: 30s\n"
+                                    "  watermark_interval: 100ms\n"));
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->scale_out.enabled());
+  EXPECT_EQ(on->scale_out.partitions, 6);
+  EXPECT_EQ(on->scale_out.address_topic, "aw.by-address");
+  EXPECT_EQ(on->scale_out.asn_topic, "aw.by-asn");
+  EXPECT_EQ(on->scale_out.idle_after_ms, 30000);
+  EXPECT_EQ(on->scale_out.watermark_interval_ms, 100);
+  EXPECT_THAT(Error(std::string(kMinimal) + "scale_out:\n  idle_after: 5s\n"), HasSubstr("needs partitions"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "scale_out:\n  partitions: 0\n"), HasSubstr(":4:15: expected an integer from 1"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "scale_out:\n  partitons: 3\n"), HasSubstr("partitons"));
+}
+
 TEST(ParseSizeTest, UnitsAndErrors) {
   EXPECT_EQ(*ParseSizeBytes("4GiB"), 4ull << 30);
   EXPECT_EQ(*ParseSizeBytes("512MiB"), 512ull << 20);

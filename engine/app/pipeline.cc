@@ -22,6 +22,21 @@ uint64_t PipelineCounters::rejected_total() const {
   return n;
 }
 
+PipelineCounters& PipelineCounters::operator+=(const PipelineCounters& o) {
+  records += o.records;
+  accepted += o.accepted;
+  skipped += o.skipped;
+  blank += o.blank;
+  for (size_t i = 0; i < rejected.size(); ++i) rejected[i] += o.rejected[i];
+  for (size_t i = 0; i < decisions.size(); ++i) decisions[i] += o.decisions[i];
+  dry_run_decisions += o.dry_run_decisions;
+  max_event_ms = std::max(max_event_ms, o.max_event_ms);
+  for (size_t p = 0; p < by_protocol.size(); ++p) {
+    for (size_t r = 0; r < by_protocol[p].size(); ++r) by_protocol[p][r] += o.by_protocol[p][r];
+  }
+  return *this;
+}
+
 Pipeline::Pipeline(std::unique_ptr<EventDecoder> decoder, GeoEnricher* enricher,
                    std::shared_ptr<const RuleSet> rules, int64_t late_allowance_ms, EmitMode mode,
                    OutputSink* sink, DeadLetterSink* dead_letters)
@@ -87,12 +102,15 @@ void Pipeline::Process(std::string_view record, const SourcePosition& pos) {
   decisions_.clear();
   policy_.AdvanceTo(counters_.max_event_ms, &decisions_);
   // A record standing for several identical attempts counts as that many.
+  facts_.clear();
   for (uint32_t i = 0; i < std::max<uint32_t>(1, ev.repeat); ++i) {
     signals_.clear();
     detection_.Process(event_, &ctx_, &signals_);
     for (const Signal& s : signals_) policy_.OnSignal(s, ctx_, &decisions_);
+    if (forwarder_ != nullptr) facts_.push_back(ctx_.profile);
   }
   Emit(decisions_);
+  if (forwarder_ != nullptr) forwarder_->Forward(event_, ctx_, facts_);
 }
 
 void Pipeline::Emit(std::vector<Decision>& decisions) {

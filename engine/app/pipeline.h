@@ -29,6 +29,15 @@ class OutputSink {
   virtual void Flush() {}
 };
 
+// Receives every accepted event after detection with the account's profile facts before each
+// attempt it stands for: a scale-out account shard forwards it to its network shards
+// (detect/shard_role.h). `ctx` has the event's keys.
+class EventForwarder {
+ public:
+  virtual ~EventForwarder() = default;
+  virtual void Forward(const EnrichedEvent& event, const EventContext& ctx, const std::vector<ProfileFacts>& facts) = 0;
+};
+
 // Where a record came from, formatted only when needed (rejections).
 struct SourcePosition {
   std::string_view name;  // file path or topic
@@ -52,6 +61,8 @@ struct PipelineCounters {
   EventTimeMs max_event_ms = 0;
   std::array<std::array<uint64_t, 2>, kMetricProtocols.size()> by_protocol{};  // [protocol][success?]
   uint64_t rejected_total() const;
+  // Sums (max for max_event_ms): the totals of several shards' pipelines.
+  PipelineCounters& operator+=(const PipelineCounters& o);
 };
 
 class Pipeline {
@@ -64,6 +75,7 @@ class Pipeline {
   void Process(std::string_view record, const SourcePosition& pos);
   // Adopts a reloaded rule set, keeping window state of unchanged rules.
   void SetRules(std::shared_ptr<const RuleSet> rules);
+  void set_forwarder(EventForwarder* forwarder) { forwarder_ = forwarder; }
   // Records a framing error of the source (e.g. a truncated protobuf record).
   void Reject(const Rejection& rejection, std::string_view raw, const SourcePosition& pos);
 
@@ -101,6 +113,8 @@ class Pipeline {
   Rejection rejection_;
   std::vector<Signal> signals_;
   std::vector<Decision> decisions_;
+  EventForwarder* forwarder_ = nullptr;
+  std::vector<ProfileFacts> facts_;
 };
 
 }  // namespace authwatch

@@ -125,8 +125,26 @@ void EngineMetrics::DropConsumerLag(const std::string& topic, int32_t partition)
   lag_gauges_.erase(it);
 }
 
-void EngineMetrics::Publish(const Pipeline& pipeline, const StreamStats& stream, int64_t now_wall_ms) {
-  const PipelineCounters& c = pipeline.counters();
+void EngineSample::AddState(const DetectionEngine& detection, const DecisionPolicy& policy) {
+  shed += detection.windows().shed();
+  const auto a = policy.ActiveByAction();
+  for (size_t i = 0; i < active.size(); ++i) active[i] += a[i];
+  const auto k = detection.windows().KeysByKind();
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] += k[i];
+  profiles += detection.profiles().size();
+  state_bytes += detection.profiles().MemoryBytes() + detection.windows().MemoryBytes();
+}
+
+EngineSample SampleOf(const Pipeline& pipeline) {
+  EngineSample s;
+  s.counters = pipeline.counters();
+  s.AddState(pipeline.detection(), pipeline.policy());
+  s.geo = pipeline.geo().cache_stats();
+  return s;
+}
+
+void EngineMetrics::Publish(const EngineSample& sample, const StreamStats& stream, int64_t now_wall_ms) {
+  const PipelineCounters& c = sample.counters;
   for (size_t p = 0; p < kMetricProtocols.size(); ++p) {
     for (size_t r = 0; r < 2; ++r) {
       event_counters_[p][r]->Increment(static_cast<double>(c.by_protocol[p][r] - last_.by_protocol[p][r]));
@@ -136,7 +154,7 @@ void EngineMetrics::Publish(const Pipeline& pipeline, const StreamStats& stream,
     reject_counters_[i]->Increment(static_cast<double>(c.rejected[i] - last_.rejected[i]));
   }
   skipped_.Increment(static_cast<double>(c.skipped - last_.skipped));
-  const uint64_t shed = pipeline.detection().windows().shed();
+  const uint64_t shed = sample.shed;
   shed_.Increment(static_cast<double>(shed - last_shed_));
   last_shed_ = shed;
   if (last_publish_ms_ > 0 && now_wall_ms > last_publish_ms_) {
@@ -145,15 +163,14 @@ void EngineMetrics::Publish(const Pipeline& pipeline, const StreamStats& stream,
   }
   if (c.max_event_ms > 0) last_event_time_.Set(static_cast<double>(c.max_event_ms) / 1000.0);
 
-  const auto active = pipeline.policy().ActiveByAction();
-  for (size_t a = 0; a < active.size(); ++a) active_gauges_[a]->Set(static_cast<double>(active[a]));
-  const auto& detection = pipeline.detection();
-  const auto keys = detection.windows().KeysByKind();
-  for (int k = 0; k < kKeyKindCount; ++k) key_gauges_[static_cast<size_t>(k)]->Set(static_cast<double>(keys[static_cast<size_t>(k)]));
-  key_gauges_[kKeyKindCount]->Set(static_cast<double>(detection.profiles().size()));
-  state_memory_.Set(static_cast<double>(detection.profiles().MemoryBytes() + detection.windows().MemoryBytes()));
+  for (size_t a = 0; a < sample.active.size(); ++a) active_gauges_[a]->Set(static_cast<double>(sample.active[a]));
+  for (int k = 0; k < kKeyKindCount; ++k) {
+    key_gauges_[static_cast<size_t>(k)]->Set(static_cast<double>(sample.keys[static_cast<size_t>(k)]));
+  }
+  key_gauges_[kKeyKindCount]->Set(static_cast<double>(sample.profiles));
+  state_memory_.Set(static_cast<double>(sample.state_bytes));
 
-  const GeoCacheStats& g = pipeline.geo().cache_stats();
+  const GeoCacheStats& g = sample.geo;
   geo_hits_->Increment(static_cast<double>(g.hits - last_geo_hits_));
   geo_misses_->Increment(static_cast<double>(g.misses - last_geo_misses_));
   last_geo_hits_ = g.hits;

@@ -32,6 +32,21 @@ struct StreamStats {
   uint64_t replayed = 0;             // events re-read after a restore, output suppressed
 };
 
+// What the engine's state says, summed over the shards of an instance (one pipeline, or a
+// scale-out instance's account and network shards).
+struct EngineSample {
+  PipelineCounters counters;
+  uint64_t shed = 0;
+  std::array<size_t, 3> active{};  // by action, DecisionPolicy::ActiveByAction
+  std::array<size_t, kKeyKindCount> keys{};
+  size_t profiles = 0;
+  size_t state_bytes = 0;
+  GeoCacheStats geo;
+  // Adds a shard's detection and policy state (not its counters).
+  void AddState(const DetectionEngine& detection, const DecisionPolicy& policy);
+};
+EngineSample SampleOf(const Pipeline& pipeline);
+
 class EngineMetrics {
  public:
   EngineMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& version);
@@ -47,7 +62,10 @@ class EngineMetrics {
   void DropConsumerLag(const std::string& topic, int32_t partition);
 
   // Copies counters and gauges from the engine's state.
-  void Publish(const Pipeline& pipeline, const StreamStats& stream, int64_t now_wall_ms);
+  void Publish(const Pipeline& pipeline, const StreamStats& stream, int64_t now_wall_ms) {
+    Publish(SampleOf(pipeline), stream, now_wall_ms);
+  }
+  void Publish(const EngineSample& sample, const StreamStats& stream, int64_t now_wall_ms);
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 

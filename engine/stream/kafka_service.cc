@@ -18,52 +18,17 @@
 #include "detect/rule_windows.h"
 #include "state/state_codec.h"
 #include "stream/kafka_config.h"
+#include "stream/kafka_service_output.h"
+#include "stream/run_support.h"
 
 namespace authwatch {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Fault injection for tests/faults: AUTHWATCH_TEST_CRASH_AT=<point> kills the process with
-// SIGKILL, as `kill -9` would, at a chosen point: mid-checkpoint (chunks written, manifest not),
-// mid-restore (snapshot loaded, re-reading the events after it), or between producing a
-// decision and storing its offset. Unset in production; read once.
-bool CrashArmed(std::string_view point) {
-  static const std::string at = [] {
-    const char* v = std::getenv("AUTHWATCH_TEST_CRASH_AT");
-    return std::string(v ? v : "");
-  }();
-  return !at.empty() && at == point;
-}
-
-void Crash(std::string_view point) {
-  std::fprintf(stderr, "AUTHWATCH_TEST_CRASH_AT=%.*s: killing this process\n", static_cast<int>(point.size()),
-               point.data());
-  std::raise(SIGKILL);
-}
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void Log(const std::string& line) {
-  const auto now = std::chrono::system_clock::now();
-  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::fprintf(stderr, "%s authwatch run: %s\n", FormatRfc3339(ms).c_str(), line.c_str());
-}
-
-// Identifies the input message a produced record belongs to; owned by librdkafka until the
-// delivery report, then deleted there.
-struct DeliveryTag {
-  int64_t stream;  // topic index << 32 | partition
-  int64_t offset;
-};
+using run::Crash;
+using run::CrashArmed;
+using run::Log;
+using run::NowMs;
+using run::WallMs;
 
 // Rule files under the configured paths with their modification times: a change in the list
 // or a time means the rules must be reloaded.
@@ -94,93 +59,6 @@ std::vector<std::pair<std::string, int64_t>> RuleFileSignature(const std::vector
 }
 
 }  // namespace
-
-// Produces decisions and dead letters for the message being processed.
-class KafkaService::Output final : public OutputSink, public DeadLetterSink {
- public:
-  Output(KafkaService* service) : s_(service) {}
-  void SetCurrent(int64_t stream, int64_t offset) {
-    stream_ = stream;
-    offset_ = offset;
-  }
-  // While re-reading events after a restore: their decisions and dead letters were written
-  // before the restart.
-  void set_suppressed(bool suppressed) { suppressed_ = suppressed; }
-  void Decision(const authwatch::Decision& d) override {
-    if (suppressed_) return;
-    buffer_.clear();
-    AppendDecisionJson(d, &buffer_);
-    Produce(s_->decisions_topic_.get(), d.subject.value, buffer_);
-    ++s_->stats_.produced_decisions;
-    s_->metrics_->OnDecision(
-        d, WallMs(), std::chrono::duration<double>(std::chrono::steady_clock::now() - s_->consumed_at_).count());
-  }
-  void Enriched(const EnrichedEvent&) override {}
-  void Write(const DeadLetter& letter) override {
-    if (suppressed_) return;
-    // The C API: its header calls copy keys and values explicitly, and the message takes the
-    // header list on success.
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
-    const std::string_view reason = RejectReasonName(letter.rejection->reason);
-    rd_kafka_header_add(headers, "authwatch.reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
-    rd_kafka_header_add(headers, "authwatch.detail", -1, letter.rejection->detail.data(),
-                        static_cast<ssize_t>(letter.rejection->detail.size()));
-    rd_kafka_header_add(headers, "authwatch.source", -1, letter.source.data(),
-                        static_cast<ssize_t>(letter.source.size()));
-    ProduceRaw(letter.raw, headers);
-    ++s_->stats_.produced_dead_letters;
-  }
-
- private:
-  void Produce(RdKafka::Topic* topic, const std::string& key, const std::string& value) {
-    auto* tag = new DeliveryTag{stream_, offset_};
-    s_->tracker_.AddPending(stream_, offset_);
-    for (;;) {
-      const RdKafka::ErrorCode err = s_->producer_->produce(
-          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          const_cast<char*>(value.data()), value.size(), &key, tag);
-      if (err == RdKafka::ERR_NO_ERROR) return;
-      if (err == RdKafka::ERR__QUEUE_FULL) {
-        s_->producer_->poll(50);  // backpressure: wait for deliveries
-        continue;
-      }
-      Fail(tag, Cat("cannot produce to ", topic->name(), ": ", RdKafka::err2str(err)));
-      return;
-    }
-  }
-  void ProduceRaw(std::string_view value, rd_kafka_headers_t* headers) {
-    auto* tag = new DeliveryTag{stream_, offset_};
-    s_->tracker_.AddPending(stream_, offset_);
-    for (;;) {
-      const rd_kafka_resp_err_t err = rd_kafka_producev(
-          s_->producer_->c_ptr(), RD_KAFKA_V_RKT(s_->dead_letter_topic_->c_ptr()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns the headers now
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        s_->producer_->poll(50);
-        continue;
-      }
-      rd_kafka_headers_destroy(headers);
-      Fail(tag, Cat("cannot produce to ", s_->dead_letter_topic_->name(), ": ", rd_kafka_err2str(err)));
-      return;
-    }
-  }
-  void Fail(DeliveryTag* tag, const std::string& why) {
-    // The record is not delivered: its input offset must never be committed. Stop with an
-    // error; a restart re-reads from the last commit.
-    delete tag;
-    ++s_->stats_.delivery_failures;
-    if (s_->fatal_error_.empty()) s_->fatal_error_ = why;
-    s_->Stop();
-  }
-
-  KafkaService* s_;
-  int64_t stream_ = -1;
-  int64_t offset_ = -1;
-  bool suppressed_ = false;
-  std::string buffer_;
-};
 
 class KafkaService::Callbacks final : public RdKafka::EventCb,
                                       public RdKafka::DeliveryReportCb,
@@ -239,7 +117,9 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
       Log(Cat("assigned ", partitions.size(), " partition(s)"));
       s_->assigned_partitions_ += partitions.size();
       s_->ever_assigned_ = true;
+      if (s_->scale_out()) s_->AssignShards(consumer, partitions);
       for (RdKafka::TopicPartition* tp : partitions) {
+        if (s_->scale_out()) break;
         // A restored snapshot reflects input up to its offset: read on from there.
         auto it = s_->restore_from_.find(s_->StreamId(tp->topic(), tp->partition()));
         if (it == s_->restore_from_.end()) {
@@ -260,7 +140,11 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
       return;
     }
     Log(Cat("revoked ", partitions.size(), " partition(s)", err == RdKafka::ERR__REVOKE_PARTITIONS ? "" : " (lost)"));
-    s_->OnRevoke(partitions);
+    if (s_->scale_out()) {
+      s_->RevokeShards(partitions, err != RdKafka::ERR__REVOKE_PARTITIONS || consumer->assignment_lost());
+    } else {
+      s_->OnRevoke(partitions);
+    }
     s_->assigned_partitions_ -= std::min(s_->assigned_partitions_.load(), partitions.size());
     if (cooperative) {
       if (RdKafka::Error* e = consumer->incremental_unassign(partitions)) {
@@ -313,6 +197,8 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   auto rules = StepLoadRules(config);
   if (!rules.ok()) return rules.status();
   s->rule_file_mtimes_ = RuleFileSignature(config.rule_paths);
+  s->rules_ = *rules;
+  s->topics_ = config.kafka.input_topics;
   s->enricher_ = std::make_unique<GeoEnricher>(*databases, config.geoip);
   s->callbacks_ = std::make_unique<Callbacks>(s.get());
   s->output_ = std::make_unique<Output>(s.get());
@@ -347,6 +233,8 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
                                   ? config.kafka.group_id
                                   : Cat(config.kafka.group_id, "/", instance->second);
     s->state_store_ = std::make_unique<StateStore>(config.state, owner, s->producer_.get());
+    // Scale-out: a shard's snapshot is written by whichever instance holds it.
+    if (config.scale_out.enabled() && instance != consumer_properties.end()) s->state_store_->set_writer(instance->second);
   }
   auto cconf = MakeKafkaConf(consumer_properties, KafkaRole::kConsumer, config.kafka.group_id);
   if (!cconf.ok()) return cconf.status();
@@ -370,6 +258,9 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
                                             config.input.late_allowance_ms, EmitMode::kDecisions,
                                             s->output_.get(), s->output_.get());
   s->pipeline_->set_window_memory_budget(config.limits.window_memory_bytes);
+  if (config.scale_out.enabled()) {
+    if (absl::Status st = s->PrepareScaleOut(); !st.ok()) return st;
+  }
   Log(Cat("kafka: ", RedactedProperties(config.kafka.properties)));
   Log(Cat("metrics on http://", config.metrics.listen.substr(0, config.metrics.listen.rfind(':')), ":",
           s->metrics_server_->port(), "/metrics (/healthz, /readyz)"));
@@ -377,8 +268,7 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
 }
 
 int64_t KafkaService::StreamId(std::string_view topic, int32_t partition) const {
-  const auto& topics = config_.kafka.input_topics;
-  const int64_t index = std::find(topics.begin(), topics.end(), topic) - topics.begin();
+  const int64_t index = std::find(topics_.begin(), topics_.end(), topic) - topics_.begin();
   return (index << 32) | static_cast<uint32_t>(partition);
 }
 
@@ -394,6 +284,23 @@ void KafkaService::Process(RdKafka::Message& m) {
   pos.partition = m.partition();
   pos.offset = offset;
   const std::string_view payload(static_cast<const char*>(m.payload()), m.len());
+  Pipeline* pipeline = pipeline_.get();
+  if (scale_out()) {
+    // A member whose session expired (stopped longer than the session timeout) is fenced: its
+    // partitions belong to others now, and it must write nothing until it rejoins.
+    if (consumer_->assignment_lost()) return;
+    auto it = shards_.find(stream);
+    if (it == shards_.end()) return;  // revoked meanwhile: not ours to process or commit
+    Shard& shard = *it->second;
+    shard.last_message_ms = NowMs();
+    if (state_store_) next_offset_[stream] = offset + 1;
+    if (shard.network) {
+      ProcessNetwork(shard, stream, offset, payload, pos);
+      return;
+    }
+    pipeline = shard.pipeline.get();
+    output_->set_source(shard.source);
+  }
   if (state_store_) next_offset_[stream] = offset + 1;
   if (!replay_until_.empty()) {
     auto it = replay_until_.find(stream);
@@ -406,7 +313,7 @@ void KafkaService::Process(RdKafka::Message& m) {
         ++stats_.replayed;
         if (stats_.replayed == 100 && CrashArmed("mid-restore")) Crash("mid-restore");
         output_->set_suppressed(true);
-        pipeline_->Process(payload, pos);
+        pipeline->Process(payload, pos);
         output_->set_suppressed(false);
         if (replay_until_.empty()) Log(Cat("restore complete: ", stats_.replayed, " events re-read without output"));
         return;
@@ -416,7 +323,7 @@ void KafkaService::Process(RdKafka::Message& m) {
   tracker_.Begin(stream, offset);
   output_->SetCurrent(stream, offset);
   const uint64_t decisions_before = stats_.produced_decisions;
-  pipeline_->Process(payload, pos);
+  pipeline->Process(payload, pos);
   tracker_.Finish(stream, offset);
   if (stats_.produced_decisions > decisions_before && stats_.produced_decisions >= 20 &&
       CrashArmed("after-decision")) {
@@ -428,7 +335,7 @@ void KafkaService::Process(RdKafka::Message& m) {
 void KafkaService::StoreOffsets() {
   std::vector<RdKafka::TopicPartition*> offsets;
   for (const auto& [stream, offset] : tracker_.TakeCommittable()) {
-    const auto& topic = config_.kafka.input_topics[static_cast<size_t>(stream >> 32)];
+    const auto& topic = topics_[static_cast<size_t>(stream >> 32)];
     offsets.push_back(RdKafka::TopicPartition::create(topic, static_cast<int32_t>(stream & 0xffffffff), offset));
   }
   if (offsets.empty()) return;
@@ -465,7 +372,12 @@ void KafkaService::MaybeReload(bool forced) {
     auto rules = StepLoadRules(config_);
     metrics_->OnReload("rules", rules.ok());
     if (rules.ok()) {
+      rules_ = *rules;
       pipeline_->SetRules(*rules);
+      for (auto& [stream, shard] : shards_) {
+        if (shard->pipeline) shard->pipeline->SetRules(RulesForRole(*rules, ShardRole::kAccount));
+        if (shard->network) shard->network->SetRules(*rules);
+      }
       metrics_->OnRules(**rules);
       Log(Cat("rules reloaded: version ", (*rules)->version, ", ", (*rules)->rules.size(), " rules"));
     } else {
@@ -493,7 +405,7 @@ void KafkaService::PublishMetrics() {
   stream.checkpoints = stats_.checkpoints;
   stream.checkpoint_failures = stats_.checkpoint_failures;
   stream.replayed = stats_.replayed;
-  metrics_->Publish(*pipeline_, stream, WallMs());
+  metrics_->Publish(scale_out() ? Sample() : SampleOf(*pipeline_), stream, WallMs());
 }
 
 void KafkaService::OnStatistics(const std::string& json) {
@@ -613,7 +525,7 @@ void KafkaService::Checkpoint() {
   int64_t sum = 0;
   for (const auto& [stream, next] : positions) {
     v1::InputPosition* in = state.add_inputs();
-    in->set_topic(config_.kafka.input_topics[static_cast<size_t>(stream >> 32)]);
+    in->set_topic(topics_[static_cast<size_t>(stream >> 32)]);
     in->set_partition(static_cast<int32_t>(stream & 0xffffffff));
     in->set_next_offset(next);
     auto w = pipeline_->watermarks().find(in->partition());
@@ -645,11 +557,21 @@ void KafkaService::Checkpoint() {
 }
 
 absl::Status KafkaService::Run() {
-  if (state_store_) {
+  if (state_store_ && scale_out()) {
+    // Each shard restores its own snapshot when it is assigned (AssignShards).
+    for (int attempt = 0;; ++attempt) {
+      absl::Status s = state_store_->EnsureTopic(10000);
+      if (s.ok()) break;
+      if (absl::IsInvalidArgument(s) || stop_.load()) return s;
+      Log(Cat("state topic not ready (", FromAbsl(s.message()), "); retrying"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 500 << std::min(attempt, 4))));
+    }
+    last_checkpoint_ms_ = NowMs();
+  } else if (state_store_) {
     if (absl::Status s = RestoreState(); !s.ok()) return s;
     last_checkpoint_ms_ = NowMs();
   }
-  if (RdKafka::ErrorCode err = consumer_->subscribe(config_.kafka.input_topics); err != RdKafka::ERR_NO_ERROR) {
+  if (RdKafka::ErrorCode err = consumer_->subscribe(topics_); err != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(Cat("subscribe: ", RdKafka::err2str(err)));
   }
   Log(Cat("consuming ", config_.kafka.input_topics.front(), config_.kafka.input_topics.size() > 1 ? " and more" : "",
@@ -686,23 +608,29 @@ absl::Status KafkaService::Run() {
       PublishMetrics();
       last_publish_ms_ = now;
     }
-    if (state_store_ && now - last_checkpoint_ms_ >= config_.state.checkpoint_interval_ms) Checkpoint();
+    if (scale_out() && now - last_watermark_ms_ >= config_.scale_out.watermark_interval_ms) {
+      SendWatermarks();
+      last_watermark_ms_ = now;
+    }
+    if (state_store_ && now - last_checkpoint_ms_ >= config_.state.checkpoint_interval_ms) {
+      scale_out() ? CheckpointShards() : Checkpoint();
+    }
   }
   // Graceful shutdown: finish in-flight deliveries, store and commit, leave the group.
   Log("stopping: flushing decisions and committing offsets");
-  if (fatal_error_.empty() && !Drain(-1, 15000)) Log("some deliveries were not acknowledged in 15 s; their offsets stay uncommitted");
+  if (fatal_error_.empty() && !(scale_out() ? DrainShards(15000) : Drain(-1, 15000))) Log("some deliveries were not acknowledged in 15 s; their offsets stay uncommitted");
   producer_->flush(5000);
   StoreOffsets();
   if (fatal_error_.empty()) {
     if (RdKafka::ErrorCode err = consumer_->commitSync(); err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET) {
       Log(Cat("final commit: ", RdKafka::err2str(err)));
     }
-    Checkpoint();  // a clean restart then re-reads nothing
+    scale_out() ? CheckpointShards() : Checkpoint();  // a clean restart then re-reads nothing
   }
   consumer_->close();
   producer_->flush(5000);
   PublishMetrics();
-  const auto& c = pipeline_->counters();
+  const PipelineCounters c = scale_out() ? Sample().counters : pipeline_->counters();
   Log(Cat("stopped: ", stats_.consumed, " consumed, ", c.rejected_total(), " rejected, ",
           stats_.produced_decisions, " decisions, ", stats_.produced_dead_letters, " dead letters",
           state_store_ ? Cat(", ", stats_.checkpoints, " checkpoints (", stats_.checkpoint_failures, " failed), ",

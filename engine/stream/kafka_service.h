@@ -23,6 +23,7 @@
 #include "librdkafka/rdkafkacpp.h"
 #include "metrics/engine_metrics.h"
 #include "metrics/metrics_server.h"
+#include "stream/network_shard.h"
 #include "stream/offset_tracker.h"
 #include "stream/state_store.h"
 
@@ -78,6 +79,36 @@ class KafkaService {
   void RebuildByTime(RdKafka::KafkaConsumer* consumer, RdKafka::TopicPartition* tp);
   void PublishMetrics();
 
+  // ---- Scale-out (config.scale_out; kafka_scale_out.cc) -------------------------------------
+  // Every assigned partition is a shard: an input partition an account shard, a partition of
+  // the address or ASN repartition topic a network shard (detect/shard_role.h).
+  struct Shard {
+    ShardRole role = ShardRole::kAccount;
+    std::string topic;
+    int32_t partition = 0;
+    int32_t source = -1;                    // account shards: index among all input partitions
+    std::unique_ptr<Pipeline> pipeline;     // account shards
+    std::unique_ptr<NetworkShard> network;  // address and ASN shards
+    int64_t suppress_below = -1;            // network shards: offsets processed before a restart
+    int64_t last_message_ms = 0;            // steady clock; idle after scale_out.idle_after
+    int64_t sent_watermark_ms = -1;
+    bool sent_idle = false;
+  };
+  bool scale_out() const { return config_.scale_out.enabled(); }
+  absl::Status PrepareScaleOut();
+  std::string ShardOwner(const std::string& topic, int32_t partition) const;
+  void AssignShards(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::TopicPartition*>& partitions);
+  void RevokeShards(const std::vector<RdKafka::TopicPartition*>& partitions, bool lost);
+  void ProcessNetwork(Shard& shard, int64_t stream, int64_t offset, std::string_view payload,
+                      const SourcePosition& pos);
+  void SendWatermarks();
+  void CheckpointShards();
+  // Waits (serving callbacks) until every record produced for the shards' messages is
+  // acknowledged; a network shard's waiting events are not deliveries and are not waited for.
+  bool DrainShards(int timeout_ms);
+  v1::ShardState SnapshotOf(const Shard& shard, int64_t stream) const;
+  EngineSample Sample() const;
+
   AppConfig config_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
@@ -88,7 +119,17 @@ class KafkaService {
   std::unique_ptr<RdKafka::Topic> dead_letter_topic_;
   std::unique_ptr<GeoEnricher> enricher_;
   std::unique_ptr<Output> output_;
-  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<Pipeline> pipeline_;  // without scale-out: the one pipeline of every partition
+  std::shared_ptr<const RuleSet> rules_;
+  // Stream ids index this: the input topics, then (scale-out) the address and ASN topics.
+  std::vector<std::string> topics_;
+  std::vector<int32_t> source_base_;  // per input topic: the source index of its partition 0
+  int32_t sources_ = 0;               // input partitions over all input topics
+  absl::flat_hash_map<int64_t, std::unique_ptr<Shard>> shards_;
+  PipelineCounters retired_;          // counters of account shards revoked from this instance
+  std::unique_ptr<RdKafka::Topic> address_topic_;
+  std::unique_ptr<RdKafka::Topic> asn_topic_;
+  int64_t last_watermark_ms_ = 0;
   OffsetTracker tracker_;
   std::unique_ptr<StateStore> state_store_;
   absl::flat_hash_map<int64_t, int64_t> next_offset_;   // stream -> one past the last processed

@@ -140,7 +140,8 @@ absl::Status NetworkShard::Restore(const v1::ShardState& state) {
     Source& s = sources[static_cast<size_t>(p.source())];
     s.processed = s.arrived = p.processed_offset();
     s.watermark_ms = p.watermark_ms() == 0 ? INT64_MIN : p.watermark_ms();
-    s.idle = p.idle();
+    // Not idle: an idle source may have woken up meanwhile, and its owner says so again if not.
+    s.idle = false;
   }
   if (absl::Status st = StateCodec::Restore(state, &engine_, &policy_); !st.ok()) return st;
   sources_ = std::move(sources);

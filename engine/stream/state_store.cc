@@ -8,6 +8,7 @@
 #include "state/snapshot_chunks.h"
 #include "state/state_codec.h"
 #include "stream/kafka_config.h"
+#include "stream/topic_admin.h"
 
 namespace authwatch {
 namespace {
@@ -18,15 +19,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-// Deletes a librdkafka C object when it leaves scope.
-template <typename T, void (*Destroy)(T*)>
-struct CPtr {
-  T* p;
-  ~CPtr() {
-    if (p != nullptr) Destroy(p);
-  }
-};
 
 }  // namespace
 
@@ -40,41 +32,20 @@ StateStore::~StateStore() = default;
 
 absl::Status StateStore::EnsureTopic(int timeout_ms) {
   if (!topic_) return absl::InvalidArgumentError(Cat("state topic '", options_.topic, "' cannot be used"));
-  rd_kafka_t* rk = producer_->c_ptr();
-  char errstr[512];
-  CPtr<rd_kafka_NewTopic_t, rd_kafka_NewTopic_destroy> topic{
-      rd_kafka_NewTopic_new(options_.topic.c_str(), 1, options_.replication_factor, errstr, sizeof errstr)};
-  if (topic.p == nullptr) return absl::InvalidArgumentError(Cat("state topic ", options_.topic, ": ", errstr));
   // Compacted: the latest record of every key is kept for ever, older ones are cleaned up.
-  rd_kafka_NewTopic_set_config(topic.p, "cleanup.policy", "compact");
-  CPtr<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy> opts{
-      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS)};
-  rd_kafka_AdminOptions_set_request_timeout(opts.p, timeout_ms, errstr, sizeof errstr);
-  rd_kafka_AdminOptions_set_operation_timeout(opts.p, timeout_ms, errstr, sizeof errstr);
-  CPtr<rd_kafka_queue_t, rd_kafka_queue_destroy> queue{rd_kafka_queue_new(rk)};
-  rd_kafka_NewTopic_t* topics[] = {topic.p};
-  rd_kafka_CreateTopics(rk, topics, 1, opts.p, queue.p);
-  CPtr<rd_kafka_event_t, rd_kafka_event_destroy> ev{rd_kafka_queue_poll(queue.p, timeout_ms + 5000)};
-  if (ev.p == nullptr) return absl::DeadlineExceededError(Cat("creating state topic ", options_.topic, ": no answer"));
-  if (rd_kafka_event_error(ev.p) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(Cat("creating state topic ", options_.topic, ": ", rd_kafka_event_error_string(ev.p)));
-  }
-  size_t count = 0;
-  const rd_kafka_topic_result_t** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.p), &count);
-  for (size_t i = 0; i < count; ++i) {
-    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      const char* msg = rd_kafka_topic_result_error_string(results[i]);
-      return absl::UnavailableError(
-          Cat("creating state topic ", options_.topic, ": ", msg != nullptr ? msg : rd_kafka_err2str(err)));
-    }
-  }
-  return absl::OkStatus();
+  return authwatch::EnsureTopic(producer_, "state topic", options_.topic, 1, options_.replication_factor,
+                                {{"cleanup.policy", "compact"}}, timeout_ms);
 }
 
 absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std::string>& properties,
                                                  int timeout_ms) {
+  auto all = LoadOwners(properties, {owner_}, timeout_ms);
+  if (!all.ok()) return all.status();
+  return std::move(all->at(owner_));
+}
+
+absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore::LoadOwners(
+    const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms) {
   auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, owner_ + ".state-loader");
   if (!conf.ok()) return conf.status();
   std::string err;
@@ -90,7 +61,14 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
     return absl::UnavailableError(Cat("state topic ", options_.topic, ": ", RdKafka::err2str(e)));
   }
   std::map<std::string, std::string> latest;  // key -> latest value, as compaction keeps it
-  const std::string prefix = owner_ + "/";
+  std::vector<std::string> prefixes;
+  for (const auto& o : owners) prefixes.push_back(o + "/");
+  auto wanted = [&prefixes](const std::string& key) {
+    for (const auto& p : prefixes) {
+      if (key.compare(0, p.size(), p) == 0) return true;
+    }
+    return false;
+  };
   if (high > low) {
     std::vector<RdKafka::TopicPartition*> assignment = {
         RdKafka::TopicPartition::create(options_.topic, kPartition, RdKafka::Topic::OFFSET_BEGINNING)};
@@ -108,7 +86,7 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
       switch (m->err()) {
         case RdKafka::ERR_NO_ERROR: {
           const std::string* key = m->key();
-          if (key != nullptr && key->compare(0, prefix.size(), prefix) == 0) {
+          if (key != nullptr && wanted(*key)) {
             if (m->payload() == nullptr) {
               latest.erase(*key);  // a tombstone
             } else {
@@ -133,20 +111,32 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
     }
   }
   consumer->close();
-  auto manifest_it = latest.find(ManifestKey());
-  if (manifest_it == latest.end()) return absl::NotFoundError(Cat("no snapshot of ", owner_, " in ", options_.topic));
+  std::map<std::string, absl::StatusOr<v1::ShardState>> out;
+  for (const auto& o : owners) out.emplace(o, Assemble(o, latest));
+  return out;
+}
+
+absl::StatusOr<v1::ShardState> StateStore::Assemble(const std::string& owner,
+                                                     const std::map<std::string, std::string>& latest) {
+  auto manifest_it = latest.find(ManifestKey(owner));
+  if (manifest_it == latest.end()) return absl::NotFoundError(Cat("no snapshot of ", owner, " in ", options_.topic));
   v1::SnapshotManifest manifest;
   if (!manifest.ParseFromString(manifest_it->second)) {
-    return absl::DataLossError(Cat(options_.topic, " ", ManifestKey(), ": not a snapshot manifest"));
+    return absl::DataLossError(Cat(options_.topic, " ", ManifestKey(owner), ": not a snapshot manifest"));
   }
+  Slots& slots = slots_[owner];
   std::vector<v1::SnapshotChunk> chunks;
   for (int slot = 0; slot < 2; ++slot) {
     for (uint32_t i = 0; i < manifest.chunk_count(); ++i) {
-      auto it = latest.find(ChunkKey(slot, i));
+      auto it = latest.find(ChunkKey(owner, manifest.writer(), slot, i));
       if (it == latest.end()) continue;
       v1::SnapshotChunk chunk;
       if (!chunk.ParseFromString(it->second)) continue;  // named as missing by AssembleSnapshot if it was needed
-      if (chunk.snapshot_id() == manifest.snapshot_id() && i == 0) slot_ = confirmed_slot_ = slot;
+      // This writer's next checkpoint goes into the other slot (another writer's chunks are
+      // keyed apart and never overwritten).
+      if (chunk.snapshot_id() == manifest.snapshot_id() && i == 0 && manifest.writer() == writer_) {
+        slots.slot = slots.confirmed_slot = slot;
+      }
       chunks.push_back(std::move(chunk));
     }
   }
@@ -154,11 +144,13 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
   if (!serialized.ok()) return serialized.status();
   auto state = ParseShardState(*serialized);
   if (!state.ok()) return state.status();
-  last_snapshot_id_ = manifest.snapshot_id();
+  if (manifest.writer() == writer_) slots.last_snapshot_id = manifest.snapshot_id();
   return state;
 }
 
-std::string StateStore::ChunkKey(int slot, uint32_t index) const { return Cat(owner_, "/chunk/", slot, "/", index); }
+std::string StateStore::ChunkKey(const std::string& owner, const std::string& writer, int slot, uint32_t index) {
+  return writer.empty() ? Cat(owner, "/chunk/", slot, "/", index) : Cat(owner, "/chunk/", writer, "/", slot, "/", index);
+}
 
 absl::Status StateStore::Produce(const std::string& key, const std::string& value) {
   for (;;) {
@@ -176,19 +168,26 @@ absl::Status StateStore::Produce(const std::string& key, const std::string& valu
 }
 
 absl::Status StateStore::Write(const v1::ShardState& state, const std::function<void()>& before_manifest) {
+  return Write(owner_, state, before_manifest);
+}
+
+absl::Status StateStore::Write(const std::string& owner, const v1::ShardState& state,
+                               const std::function<void()>& before_manifest) {
   if (!topic_) return absl::FailedPreconditionError(Cat("state topic '", options_.topic, "' cannot be used"));
   auto chunked = ChunkSnapshot(state.SerializeAsString(), -1, state.input_offset(),
                                static_cast<size_t>(options_.max_chunk_bytes));
   if (!chunked.ok()) return chunked.status();
-  if (chunked->manifest.snapshot_id() == last_snapshot_id_) return absl::OkStatus();  // nothing changed
-  const int slot = 1 - slot_;
+  Slots& slots = slots_[owner];
+  if (chunked->manifest.snapshot_id() == slots.last_snapshot_id) return absl::OkStatus();  // nothing changed
+  chunked->manifest.set_writer(writer_);
+  const int slot = 1 - slots.slot;
   for (const v1::SnapshotChunk& chunk : chunked->chunks) {
-    if (auto s = Produce(ChunkKey(slot, chunk.index()), chunk.SerializeAsString()); !s.ok()) return s;
+    if (auto s = Produce(ChunkKey(owner, writer_, slot, chunk.index()), chunk.SerializeAsString()); !s.ok()) return s;
   }
   if (before_manifest) before_manifest();
-  if (auto s = Produce(ManifestKey(), chunked->manifest.SerializeAsString()); !s.ok()) return s;
-  slot_ = slot;
-  last_snapshot_id_ = chunked->manifest.snapshot_id();
+  if (auto s = Produce(ManifestKey(owner), chunked->manifest.SerializeAsString()); !s.ok()) return s;
+  slots.slot = slot;
+  slots.last_snapshot_id = chunked->manifest.snapshot_id();
   return absl::OkStatus();
 }
 
@@ -199,13 +198,20 @@ bool StateStore::Owns(const RdKafka::Message& message) const {
 
 void StateStore::OnDelivery(const RdKafka::Message& message) {
   if (pending_ > 0) --pending_;
+  const std::string* key = message.key();
+  if (key == nullptr) return;
+  // The owner is the key up to "/manifest" or "/chunk/".
+  const bool manifest = key->ends_with("/manifest");
+  const size_t cut = manifest ? key->size() - 9 : key->find("/chunk/");
+  if (cut == std::string::npos) return;
+  Slots& slots = slots_[key->substr(0, cut)];
   if (message.err() != RdKafka::ERR_NO_ERROR) {
     ++failures_;
     last_error_ = message.errstr();
-    last_snapshot_id_.clear();  // write the next one in full
-    slot_ = confirmed_slot_;    // ... and never into the slot the standing manifest names
-  } else if (const std::string* key = message.key(); key != nullptr && *key == ManifestKey()) {
-    confirmed_slot_ = slot_;
+    slots.last_snapshot_id.clear();   // write the next one in full
+    slots.slot = slots.confirmed_slot;  // ... and never into the slot the standing manifest names
+  } else if (manifest) {
+    slots.confirmed_slot = slots.slot;
   }
 }
 

@@ -5,8 +5,10 @@
 //
 // Layout of the topic (one partition, cleanup.policy=compact, created if missing), per owner
 // (the consumer group and the instance's group.instance.id, "<group>/<instance>", or the group
-// alone without static membership):
+// alone without static membership; in a scale-out deployment, one owner per shard,
+// "<group>/shard/<topic>/<partition>", written by whichever instance holds the shard):
 //   <owner>/chunk/<slot>/<index>   SnapshotChunk     (state/snapshot_chunks.h)
+//   <owner>/chunk/<writer>/<slot>/<index>            (the same, per writing instance: set_writer)
 //   <owner>/manifest               SnapshotManifest  written after every chunk of its snapshot
 // Two slots alternate: a checkpoint writes into the slot the current manifest does not name,
 // then the manifest. A crash mid-checkpoint leaves the previous manifest and its intact slot,
@@ -25,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "app/config.h"
@@ -35,6 +38,7 @@ namespace authwatch {
 
 class StateStore {
  public:
+  // `owner`: the owner of Load() and Write() without an owner argument.
   StateStore(const StateOptions& options, std::string owner, RdKafka::Producer* producer);
   ~StateStore();
 
@@ -44,11 +48,22 @@ class StateStore {
   // manifest names a snapshot that cannot be assembled (the message says what is wrong).
   // `properties` are the user's librdkafka properties (bootstrap servers, TLS, SASL).
   absl::StatusOr<v1::ShardState> Load(const std::map<std::string, std::string>& properties, int timeout_ms);
+  // The latest complete snapshot of each of `owners`, reading the topic once (a scale-out
+  // instance restores every partition it is assigned at once). Per owner as in Load; the
+  // outer status fails only when the topic cannot be read.
+  absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> LoadOwners(
+      const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms);
 
   // Produces a checkpoint: its chunks, then its manifest. Completion is reported through
   // OnDelivery; pending() is 0 once every record is acknowledged.
   // `before_manifest` (tests/faults) runs between the last chunk and the manifest.
   absl::Status Write(const v1::ShardState& state, const std::function<void()>& before_manifest = {});
+  absl::Status Write(const std::string& owner, const v1::ShardState& state,
+                     const std::function<void()>& before_manifest = {});
+  // Chunks are keyed by `writer` too (SnapshotManifest.writer): for snapshots that several
+  // instances may write in turn (a scale-out shard moves), so that none overwrites the chunks
+  // another's manifest names. Empty (the default): the single-instance layout.
+  void set_writer(std::string writer) { writer_ = std::move(writer); }
   // True if `message` (from the producer's delivery report) is one of this store's records.
   bool Owns(const RdKafka::Message& message) const;
   void OnDelivery(const RdKafka::Message& message);
@@ -60,17 +75,22 @@ class StateStore {
   const std::string& topic() const { return options_.topic; }
 
  private:
-  std::string ChunkKey(int slot, uint32_t index) const;
-  std::string ManifestKey() const { return owner_ + "/manifest"; }
+  struct Slots {
+    int slot = 1;            // slot of the latest manifest written; the next checkpoint writes the other
+    int confirmed_slot = 1;  // slot of the latest manifest the broker acknowledged
+    std::string last_snapshot_id;
+  };
+  static std::string ChunkKey(const std::string& owner, const std::string& writer, int slot, uint32_t index);
+  static std::string ManifestKey(const std::string& owner) { return owner + "/manifest"; }
+  absl::StatusOr<v1::ShardState> Assemble(const std::string& owner, const std::map<std::string, std::string>& latest);
   absl::Status Produce(const std::string& key, const std::string& value);
 
   StateOptions options_;
   std::string owner_;  // "<group>/<instance>" or "<group>"
+  std::string writer_;
   RdKafka::Producer* producer_;
   std::unique_ptr<RdKafka::Topic> topic_;
-  int slot_ = 1;            // slot of the latest manifest written; the next checkpoint writes the other
-  int confirmed_slot_ = 1;  // slot of the latest manifest the broker acknowledged
-  std::string last_snapshot_id_;
+  std::map<std::string, Slots> slots_;  // by owner
   size_t pending_ = 0;
   uint64_t failures_ = 0;
   std::string last_error_;

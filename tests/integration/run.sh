@@ -14,3 +14,5 @@ trap 'kafka stop >/dev/null 2>&1 || true' EXIT
 export AUTHWATCH_IT_BOOTSTRAP=$(kafka start)
 # Debian's python3-confluent-kafka is installed for the system interpreter.
 /usr/bin/python3 tests/integration/kafka_test.py "$@"
+# Scale-out: several instances in one group decide as one replay.
+/usr/bin/python3 tests/integration/scale_out_test.py "$@"
