@@ -33,21 +33,24 @@ tests/faults/install-toxiproxy.sh) and AUTHWATCH_TOXIPROXY_API (host:port of its
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import threading
 import time
 import unittest
 import urllib.request
+import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from kafka_test import AW, BOOTSTRAP, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
+from kafka_test import AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
 
 FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
 RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
+LOGS = os.path.join(ROOT, "var", "faults")  # the logs of each test's last run, for a post-mortem
 PROXIED = os.environ.get("AUTHWATCH_KAFKA_PROXIED", "")
 TOXIPROXY = os.environ.get("AUTHWATCH_TOXIPROXY", os.path.join(ROOT, "var", "tools", "bin", "toxiproxy-server"))
 TOXIPROXY_API = os.environ.get("AUTHWATCH_TOXIPROXY_API", "127.0.0.1:19296")
@@ -68,7 +71,7 @@ class Committed:
     """Samples the group's committed offset; remembers whether it ever went backwards."""
 
     def __init__(self, topics):
-        self.topics, self.values, self.stop = topics, [], threading.Event()
+        self.topics, self.values, self.times, self.stop = topics, [], [], threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
@@ -76,6 +79,7 @@ class Committed:
         while not self.stop.is_set():
             try:
                 self.values.append(self.topics.committed())
+                self.times.append(round(time.time(), 2))
             except Exception:  # the broker may be down: that is the point of some faults
                 pass
             self.stop.wait(0.5)
@@ -139,10 +143,29 @@ class Toxiproxy:
         self.log.close()
 
 
-def tcp_peers(pid):
-    """The peer addresses of process pid's TCP connections (any state but listening), from ss."""
-    out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True, timeout=10).stdout
-    return [line.split()[4] for line in out.splitlines() if f"pid={pid}," in line]
+class Sockets:
+    """Samples process pid's TCP connections (any state but listening) with ss every 0.5 s: which
+    peers it talks to, and a timeline of its connections (state, queues) for a post-mortem."""
+
+    def __init__(self, pid):
+        self.pid, self.peers, self.lines, self.stop = pid, set(), [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True, timeout=10).stdout
+            now = time.time()
+            for line in out.splitlines():
+                if f"pid={self.pid}," in line:
+                    state, recv_q, send_q, local, peer = line.split()[:5]
+                    self.peers.add(peer)
+                    self.lines.append(f"{now:.1f} {state} {recv_q} {send_q} {local} {peer}")
+            self.stop.wait(0.5)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(15)
 
 
 # One burst of the network fault, in a seeded rotation: every kind happens in a 45 s run.
@@ -150,7 +173,8 @@ BURSTS = ["latency+reset", "latency+timeout", "latency", "reset"]
 
 
 def burst(proxy, kind, rng, seconds):
-    """Applies one burst for `seconds`, then removes its toxics. Returns a description."""
+    """One burst of `seconds`: latency, then (or only) resets or a black hole; no toxic is left
+    after it. Returns a description for the results."""
     desc = {"kind": kind, "s": round(seconds, 1)}
     end = time.time() + seconds
     if "latency" in kind:
@@ -160,11 +184,14 @@ def burst(proxy, kind, rng, seconds):
             proxy.add(f"latency_{stream}", "latency", stream, latency=latency, jitter=jitter)
         desc.update(latency_ms=latency, jitter_ms=jitter)
         if kind != "latency":
-            time.sleep(rng.uniform(0.3, 0.6) * seconds)  # latency first, then the connections break
+            # Latency first, then the connections break. Toxics act in the order they were added:
+            # behind the latency a reset would see only the trickle of data the latency lets through.
+            time.sleep(rng.uniform(0.4, 0.6) * seconds)
+            proxy.clear()  # a latency toxic delivers what it holds when removed, drops nothing
     stream = rng.choice(["upstream", "downstream"])
     if "reset" in kind:
-        # RST on the first data through the proxy, after `timeout` ms: every connection dies, and
-        # every new one too until the burst ends.
+        # RST on the first data through the proxy, after `timeout` ms: every connection that
+        # carries a request or response dies, and every new one too until the burst ends.
         timeout = rng.choice([0, 0, 100, 500])
         proxy.add("reset", "reset_peer", stream, timeout=timeout)
         desc.update(reset_stream=stream, reset_timeout_ms=timeout)
@@ -204,17 +231,22 @@ class FaultTest(unittest.TestCase):
         expected = {json.loads(l)["decision_id"] for l in oracle.stdout.decode().splitlines()}
         self.assertGreater(len(expected), 10, "the scenario's attacks give decisions")
         log = os.path.join(t.tmp.name, "engine.log")
-        rng = random.Random(seed * 1000 + hash(fault) % 1000)
+        # crc32, not hash(): str hashes differ per process (PYTHONHASHSEED), so a seed would not
+        # give the same fault schedule twice.
+        rng = random.Random(seed * 1000 + zlib.crc32(fault.encode()) % 1000)
 
         # The stream arrives at a steady rate over SECONDS while the faults happen.
         done = threading.Event()
         chunk = max(1, len(lines) // int(SECONDS * 4))
+
+        produced = [0.0]  # when the last chunk was on the broker
 
         def produce():
             for i in range(0, len(lines), chunk):
                 for _ in range(60):
                     try:
                         t.produce(lines[i:i + chunk])
+                        produced[0] = time.time()
                         break
                     except Exception:
                         time.sleep(1)  # broker down: retry this chunk
@@ -226,7 +258,7 @@ class FaultTest(unittest.TestCase):
         engine = Engine(t.config, log)
         producer.start()
         kills = restarts = 0
-        crashed, bursts, peers = [], [], set()
+        crashed, bursts, sockets = [], [], None
         started = time.time()
         if fault == "kill9":
             while not done.is_set():
@@ -261,20 +293,22 @@ class FaultTest(unittest.TestCase):
                 engine.log.close()
             engine = Engine(t.config, log)
         elif fault == "network":
+            sockets = Sockets(engine.p.pid)
             first = rng.randrange(len(BURSTS))
             wait = rng.uniform(4, 8)  # the first burst comes sooner: a 30 s stream gets three
             while not done.wait(wait):
-                peers.update(tcp_peers(engine.p.pid))
                 seconds = rng.uniform(2, 4)
                 bursts.append(burst(proxy, BURSTS[(first + len(bursts)) % len(BURSTS)], rng, seconds))
-                peers.update(tcp_peers(engine.p.pid))
                 wait = max(0.5, rng.uniform(8, 12) - seconds)
         producer.join()
         last_event = time.time()
         caught_up = wait_for(lambda: t.committed() == len(lines), 30 + (10 if fault == "broker" else 0), step=0.25)
         lag_s = time.time() - last_event
-        if proxy:
-            peers.update(tcp_peers(engine.p.pid))
+        # The fault loops notice the end of the stream only between faults, so last_event can be a
+        # few seconds after the last chunk was produced; this one counts from the chunk.
+        lag_produced_s = time.time() - produced[0]
+        if sockets:
+            sockets.close()
         rc = engine.stop(timeout=60)
         committed.close()
         got = [json.loads(m.value())["decision_id"] for m in t.read(t.decisions, timeout=60)]  # until 2 s idle
@@ -288,10 +322,30 @@ class FaultTest(unittest.TestCase):
                   "broker_restarts": restarts, "crash_points": crashed, "checkpoints": text.count("state: checkpoint "),
                   "restores": text.count("state: restored snapshot"), "re_read": text.count("restore complete"),
                   "committed_backwards": len(committed.backwards()), "lag_zero_after_s": round(lag_s, 1),
+                  "lag_zero_after_produced_s": round(lag_produced_s, 1),
                   "wall_s": round(time.time() - started, 1)}
         if proxy:
-            result.update(bursts=bursts, engine_peers=sorted(peers))
+            with open(os.path.join(t.tmp.name, "toxiproxy.log"), errors="replace") as f:
+                accepted = f.read().count('"message":"Accepted client"')
+            result.update(bursts=bursts, engine_peers=sorted(sockets.peers), proxy_connections=accepted,
+                          all_brokers_down_logged=text.count("All broker connections are down"))
         print("RESULT " + json.dumps(result), flush=True)
+        keep = os.path.join(LOGS, f"{fault}-seed{seed}")
+        shutil.rmtree(keep, ignore_errors=True)
+        os.makedirs(keep)
+        for name in ("engine.log", "toxiproxy.log", "authwatch.yaml"):
+            if os.path.exists(os.path.join(t.tmp.name, name)):
+                shutil.copy(os.path.join(t.tmp.name, name), keep)
+        if sockets:
+            with open(os.path.join(keep, "sockets.txt"), "w") as f:
+                f.write("time state recv-q send-q local peer (the engine's TCP connections, every 0.5 s)\n")
+                f.writelines(line + "\n" for line in sockets.lines)
+        server_log = os.path.join(KAFKA_DIR, "node1", "logs", "server.log")
+        if os.path.exists(server_log):
+            shutil.copy(server_log, keep)  # the broker's side: group membership, sessions
+        with open(os.path.join(keep, "committed.json"), "w") as f:
+            json.dump({"result": result, "produced_at": produced[0], "last_event": last_event,
+                       "committed": list(zip(committed.times, committed.values))}, f)
         if RESULTS:
             with open(RESULTS, "a") as f:
                 f.write(json.dumps(result) + "\n")
@@ -304,8 +358,8 @@ class FaultTest(unittest.TestCase):
             self.assertGreater(text.count("state: restored snapshot"), 0, "restarts restored a snapshot")
         if fault == "network":
             # The fault is real only if the engine's traffic went through the proxy, all of it.
-            self.assertTrue(peers, "the engine had TCP connections (ss)")
-            self.assertEqual(sorted(peers), [listen], "every engine connection goes to the proxy")
+            self.assertTrue(sockets.peers, "the engine had TCP connections (ss)")
+            self.assertEqual(sorted(sockets.peers), [listen], "every engine connection goes to the proxy")
             self.assertGreaterEqual(len(bursts), 2, "bursts happened while the stream ran")
         if fault == "crash":
             self.assertEqual(crashed, ["mid-checkpoint", "mid-restore", "after-decision"], "every crash point was reached")

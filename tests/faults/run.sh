@@ -11,7 +11,8 @@
 # (built from the Go module proxy by tests/faults/install-toxiproxy.sh when that fault is selected;
 # needs Go). The broker then also gets a PROXIED listener on PORT+2 that advertises the proxy on
 # PORT+3; toxiproxy's API is on PORT+4. Everything listens on 127.0.0.1 only.
-# Needs build/bin/authwatch. Details of each fault and checker: tests/faults/fault_test.py.
+# Needs build/bin/authwatch. Details of each fault and checker: tests/faults/fault_test.py. The logs
+# of each test's last run (engine, proxy, committed offsets over time) are kept in var/faults/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
