@@ -294,6 +294,9 @@ v1::ShardState KafkaService::SnapshotOf(const Shard& shard, int64_t stream) cons
 
 void KafkaService::CheckpointShards() {
   if (!state_store_ || stats_.consumed == consumed_at_checkpoint_) return;
+  // Fenced (our session expired while we were stopped): the shards are another's now, and an
+  // older state of ours must not overwrite its snapshots.
+  if (consumer_->assignment_lost()) return;
   // Only states whose every decision is acknowledged.
   if (!DrainShards(10000)) {
     Log("state: checkpoint postponed, deliveries still pending");

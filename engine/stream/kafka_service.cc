@@ -139,9 +139,11 @@ class KafkaService::Callbacks final : public RdKafka::EventCb,
       }
       return;
     }
-    Log(Cat("revoked ", partitions.size(), " partition(s)", err == RdKafka::ERR__REVOKE_PARTITIONS ? "" : " (lost)"));
+    // Lost: our session expired (we were stopped or cut off); the partitions are others' already.
+    const bool lost = err != RdKafka::ERR__REVOKE_PARTITIONS || consumer->assignment_lost();
+    Log(Cat("revoked ", partitions.size(), " partition(s)", lost ? " (lost)" : ""));
     if (s_->scale_out()) {
-      s_->RevokeShards(partitions, err != RdKafka::ERR__REVOKE_PARTITIONS || consumer->assignment_lost());
+      s_->RevokeShards(partitions, lost);
     } else {
       s_->OnRevoke(partitions);
     }

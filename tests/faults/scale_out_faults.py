@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Fault injection for a scale-out deployment (issue #8): three `authwatch run` instances in one
+group over a three-partition input, durable state on (checkpoints every 5 s), while faults hit
+the instances:
+
+  none      baseline: three instances, no fault
+  kill9     SIGKILL a random instance every 10-15 s, restart it after 2-5 s
+  stop      SIGSTOP a random instance for longer than its session timeout (6 s), then SIGCONT:
+            its partitions move to the others meanwhile, and the zombie must be fenced
+  scale     3 -> 2 -> 3 -> 1 -> 3 instances (clean stops and fresh starts)
+
+The stream is a labelled scenario (tests/scenarios/generate.py, planted attacks) produced at a
+steady rate, each event to the partition of its account, in the network shards' merge order (event
+time, partition), and ended by a sentinel event on every partition at the end of the year that moves every
+watermark past the last real event. The oracle is `authwatch replay` of the same stream, single
+threaded. Checkers on the decisions topic: every decision of the oracle is there (none missing),
+nothing else is (none invented), repeats are only of the same decision_id (at least once) and
+counted; each input partition's committed offset never goes backwards (sampled every 0.5 s); the
+input lag returns to zero within 30 s of the last event. Unblock records are written when a
+shard's own stream time passes a TTL, so those due after the last real hour are not compared.
+
+Run by tests/faults/run.sh (which starts the broker) with AUTHWATCH_SCALE_FAULTS (default
+"none kill9 stop scale"), and the seeds, duration and results file of fault_test.py."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import zlib
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from kafka_test import AW, BOOTSTRAP, ROOT, Engine, Topics, wait_for  # noqa: E402
+
+FAULTS = os.environ.get("AUTHWATCH_SCALE_FAULTS", "none kill9 stop scale").split()
+SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
+SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
+RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
+PARTITIONS = 3
+SESSION_S = 6
+
+
+def partition_of(line):
+    return zlib.crc32(json.loads(line)["account"].encode()) % PARTITIONS
+
+
+def stream(seed, tmp):
+    """A labelled stream of 600 accounts over a day, in merge order, with the sentinels."""
+    events = os.path.join(tmp, f"events-{seed}.jsonl")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "scenarios", "generate.py"), "--seed", str(seed),
+                    "--accounts", "600", "--days", "1", "--out", events, "--labels", events + ".labels"],
+                   check=True, capture_output=True, timeout=300)
+    with open(events, "rb") as f:
+        lines = [l.rstrip(b"\n") for l in f if l.strip()]
+    keyed = sorted((json.loads(l)["ts"], partition_of(l), i) for i, l in enumerate(lines))
+    lines = [lines[i] for _, _, i in keyed]
+    last = json.loads(lines[-1])["ts"]
+    at = "2099-01-01T00:00:00.000Z" if last >= "2099" else last[:4] + "-12-31T23:59:59.000Z"
+    sentinels, n = [], 0
+    while len(sentinels) < PARTITIONS:
+        line = json.dumps({"ts": at, "account": f"sentinel{n}@mail.example", "ip": "192.0.2.1",
+                           "result": "success", "protocol": "imap"}).encode()
+        if partition_of(line) == len(sentinels):
+            sentinels.append(line)
+        n += 1
+    return lines, last, lines + sentinels
+
+
+class Offsets:
+    """Samples each input partition's committed offset every 0.5 s."""
+
+    def __init__(self, topics):
+        self.topics, self.values, self.stop = topics, [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def committed(self):
+        c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": self.topics.group})
+        offs = c.committed([TopicPartition(self.topics.events, p) for p in range(PARTITIONS)], timeout=10)
+        c.close()
+        return [max(tp.offset, 0) for tp in offs]
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.values.append(self.committed())
+            except Exception:
+                pass
+            self.stop.wait(0.5)
+
+    def backwards(self):
+        return [(a, b) for a, b in zip(self.values, self.values[1:]) if any(y < x for x, y in zip(a, b))]
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(15)
+
+
+class Cluster:
+    """Up to three instances i0..i2 of one group, each with its instance id and log."""
+
+    def __init__(self, topics, base):
+        self.topics, self.base, self.running, self.stopped_ever = topics, base, {}, set()
+
+    def start(self, name):
+        config = os.path.join(self.topics.tmp.name, f"{name}.yaml")
+        with open(config, "w") as f:
+            f.write(self.base.replace(f"  group_id: {self.topics.group}\n",
+                                      f"  group_id: {self.topics.group}\n  instance_id: {name}\n"))
+        self.running[name] = Engine(config, os.path.join(self.topics.tmp.name, f"{name}.log"))
+
+    def kill(self, name):
+        self.running.pop(name).kill()
+
+    def stop(self, name):
+        rc = self.running.pop(name).stop(60)
+        if rc != 0:
+            raise AssertionError(f"{name} exited {rc} on SIGTERM\n{self.log(name)}")
+
+    def log(self, name):
+        with open(os.path.join(self.topics.tmp.name, f"{name}.log"), errors="replace") as f:
+            return f.read()
+
+    def logs_full(self):
+        return "\n".join(self.log(n) for n in ("i0", "i1", "i2")
+                         if os.path.exists(os.path.join(self.topics.tmp.name, f"{n}.log")))
+
+    def logs(self):
+        return "\n".join(f"--- {n}\n{self.log(n)[-5000:]}" for n in ("i0", "i1", "i2")
+                         if os.path.exists(os.path.join(self.topics.tmp.name, f"{n}.log")))
+
+
+class ScaleOutFaultTest(unittest.TestCase):
+    def run_fault(self, fault, seed):
+        t = Topics(PARTITIONS, properties=f"    session.timeout.ms: {SESSION_S * 1000}\n"
+                                          f"    heartbeat.interval.ms: 1000\n",
+                   state="  checkpoint_interval: 5s\n")
+        self.addCleanup(t.tmp.cleanup)
+        with open(t.config) as f:
+            # No partition is ever quiet for 10 minutes here: the merge never skips one.
+            base = f.read() + "scale_out:\n  partitions: 3\n  idle_after: 10m\n"
+        real, last_ts, lines = stream(seed, t.tmp.name)
+        replay = subprocess.run([AW, "replay", "--config", t.config, "--input", "-", "--output", "-",
+                                 "--dead-letter", os.path.join(t.tmp.name, "r.jsonl")],
+                                input=b"\n".join(lines) + b"\n", capture_output=True, timeout=300)
+        self.assertEqual(replay.returncode, 0, replay.stderr)
+        horizon = last_ts[:13]
+
+        def due(d):
+            return d["action"] != "unblock" or d["ts"] < horizon
+        expected = {d["decision_id"] for d in map(json.loads, replay.stdout.decode().splitlines()) if due(d)}
+        self.assertTrue(expected)
+
+        cluster = Cluster(t, base)
+        for n in ("i0", "i1", "i2"):
+            cluster.start(n)
+        offsets = Offsets(t)
+        rng = random.Random(seed * 31 + len(fault))
+        producing = threading.Thread(target=self.produce, args=(t, lines), daemon=True)
+        started = time.time()
+        producing.start()
+        events = []
+        try:
+            self.inject(fault, cluster, rng, started, events)
+            producing.join(SECONDS + 120)
+            for n in ("i0", "i1", "i2"):
+                if n not in cluster.running:
+                    cluster.start(n)
+            produced_at = time.time()
+            total = len(lines)
+            caught_up = wait_for(lambda: sum(offsets.values[-1] if offsets.values else [0]) >= total, 60, step=0.5)
+            lag_s = round(time.time() - produced_at, 1)
+            got, counts = {}, {}
+
+            def complete():
+                for m in t.read(t.decisions, timeout=5):
+                    d = json.loads(m.value())
+                    if due(d):
+                        got[d["decision_id"]] = d
+                        counts[d["decision_id"]] = counts.get(d["decision_id"], 0) + 1
+                return expected <= set(got)
+            wait_for(complete, 60, step=3)
+            counts.clear()
+            complete()  # one full read: repeats counted once
+            for n in list(cluster.running):
+                cluster.stop(n)
+        finally:
+            offsets.close()
+            for e in list(cluster.running.values()):
+                if e.p.poll() is None:
+                    e.kill()
+        missing = sorted(expected - set(got))
+        invented = sorted(set(got) - expected)
+        repeats = sum(c - 1 for c in counts.values())
+        logs = cluster.logs_full()
+        evidence = {"fenced": logs.count(" (lost)"),  # revocations of a member whose session expired
+                    "restored_shards": sum(1 for l in logs.splitlines() if " shard " in l and " from offset " in l
+                                           and not l.endswith("from offset committed")),
+                    "rebalances": logs.count("assigned ")}
+        result = {"suite": "scale-out", "fault": fault, "seed": seed, "seconds": SECONDS, "events": len(real),
+                  "instances": 3, "partitions": PARTITIONS, "decisions": len(expected), "missing": len(missing),
+                  "invented": len(invented), "repeats": repeats, "offsets_backwards": len(offsets.backwards()),
+                  "caught_up": caught_up, "lag_zero_after_s": lag_s, **evidence, "faults": events}
+        print(json.dumps(result), file=sys.stderr)
+        if RESULTS:
+            with open(RESULTS, "a") as f:
+                f.write(json.dumps(result) + "\n")
+        self.assertTrue(caught_up, cluster.logs())
+        self.assertLessEqual(lag_s, 30, "the lag is back to zero within 30 s of the last event")
+        self.assertEqual(offsets.backwards(), [], "committed offsets never go backwards")
+        self.assertEqual(missing, [], f"decisions missing\n{cluster.logs()}")
+        self.assertEqual(invented, [], f"decisions invented\n{cluster.logs()}")
+
+    def produce(self, t, lines):
+        """The stream at a steady rate over SECONDS, each event to its account's partition."""
+        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "enable.idempotence": True,
+                      "queue.buffering.max.messages": 1000000})
+        start, n = time.time(), len(lines)
+        for i, l in enumerate(lines):
+            time.sleep(max(0.0, start + SECONDS * i / n - time.time()))
+            while True:
+                try:
+                    p.produce(t.events, l, partition=partition_of(l))
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        if p.flush(120):
+            raise RuntimeError("stream not delivered")
+
+    def inject(self, fault, cluster, rng, started, events):
+        def at(s):
+            time.sleep(max(0.0, s - (time.time() - started)))
+        if fault == "none":
+            return
+        if fault == "kill9":
+            t = rng.uniform(10, 15)
+            while t < SECONDS - 5:
+                at(t)
+                victim = rng.choice(sorted(cluster.running))
+                cluster.kill(victim)
+                down = rng.uniform(2, 5)
+                events.append({"at_s": round(t, 1), "kill9": victim, "down_s": round(down, 1)})
+                time.sleep(down)
+                cluster.start(victim)
+                t += rng.uniform(10, 15)
+        elif fault == "stop":
+            t = rng.uniform(8, 12)
+            while t < SECONDS - 12:
+                at(t)
+                victim = rng.choice(sorted(cluster.running))
+                pid = cluster.running[victim].p.pid
+                os.kill(pid, signal.SIGSTOP)
+                paused = SESSION_S + rng.uniform(3, 5)
+                events.append({"at_s": round(t, 1), "sigstop": victim, "paused_s": round(paused, 1)})
+                time.sleep(paused)
+                os.kill(pid, signal.SIGCONT)
+                t += paused + rng.uniform(8, 12)
+        elif fault == "scale":
+            # 3 -> 2 -> 3 -> 1 -> 3, a step every SECONDS/5.
+            steps = [("stop", ["i2"]), ("start", ["i2"]), ("stop", ["i1", "i2"]), ("start", ["i1", "i2"])]
+            for k, (what, names) in enumerate(steps):
+                at(SECONDS * (k + 1) / 5)
+                for n in names:
+                    cluster.stop(n) if what == "stop" else cluster.start(n)
+                events.append({"at_s": round(time.time() - started, 1), what: names,
+                               "instances": len(cluster.running)})
+        else:
+            raise ValueError(f"unknown fault {fault}")
+
+
+def make_test(fault, seed):
+    def test(self):
+        self.run_fault(fault, seed)
+    return test
+
+
+for _fault in FAULTS:
+    for _seed in SEEDS:
+        setattr(ScaleOutFaultTest, f"test_{_fault}_seed{_seed}", make_test(_fault, _seed))
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
