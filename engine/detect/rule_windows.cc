@@ -28,6 +28,15 @@ uint64_t DistinctValue(const EventContext& ctx, DistinctField f) {
   return 0;
 }
 
+// False when no event of `result` can match `f` (by its result clauses alone).
+bool Admits(const Filter& f, AuthResult result) {
+  const uint8_t bit = result == AuthResult::kSuccess ? 1 : 2;
+  for (const FilterClause& c : f.clauses) {
+    if (c.field == FilterField::kResult && c.list < 0 && ((c.result_mask & bit) != 0) == c.negate) return false;
+  }
+  return true;
+}
+
 bool Holds(const Condition& c, double v) {
   return (!c.has_at_least || v >= c.at_least) && (!c.has_at_most || v <= c.at_most);
 }
@@ -100,6 +109,11 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
     pr.rule = &r;
     pr.bucket_width_ms = SlidingCounter::BucketWidth(r.window_ms);
     for (const auto& c : r.when) pr.guard.push_back(!c.has_at_least);
+    for (AuthResult result : {AuthResult::kSuccess, AuthResult::kFailure}) {
+      bool may = false;
+      for (const auto& c : r.when) may |= c.has_at_least && Admits(c.filter, result);
+      pr.may_create[result == AuthResult::kSuccess ? 0 : 1] = may;
+    }
     for (auto& o : old) {
       if (o.rule != nullptr && o.rule->name == r.name &&
           RuleStateFingerprint(*o.rule) == RuleStateFingerprint(r)) {
@@ -198,8 +212,17 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   const bool failure = ctx.event->event.result == AuthResult::kFailure;
   for (PerRule& pr : per_rule_) {
     const CompiledRule& r = *pr.rule;
+    // Generations turn by event time, at every event, whatever the event does to the rule: the
+    // state kept is then the same whichever lookups are skipped below.
+    Rotate(pr, t);
     const uint64_t key = ctx.key(r.key);
     if (key == 0) continue;  // e.g. an asn-keyed rule and an address in no ASN database
+    // Most events are successes, most rules are made by failures, and most addresses have no
+    // state: then the rule has nothing to do, and not even its filters are asked.
+    if (!pr.may_create[failure ? 1 : 0] && presence_on_ &&
+        !presence_[static_cast<size_t>(r.key)].MayContain(key)) {
+      continue;
+    }
     const bool on = rs.Matches(r.on, ctx);
     // Only what a rule counts creates state: a rule triggered on successes must not allocate
     // for every successful login.
@@ -220,8 +243,6 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (matched == 0 && matched_of == 0 && !on) continue;
     // Over the memory budget a failure creates no fine-grained state (see set_memory_budget).
     const bool shed = over_budget_ && creates && failure && r.key != KeyKind::kPrefix && r.key != KeyKind::kAsn;
-    // Generations turn by event time whether or not this key is looked up.
-    Rotate(pr, t);
     const bool create = creates && !shed;
     // An event that cannot create state skips the probes when its key has none in any rule
     // of this key kind (most successes, for the rules that count failures over all attempts).

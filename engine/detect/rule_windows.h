@@ -81,6 +81,9 @@ class RuleWindows {
     StateMap current;
     StateMap previous;
     std::vector<bool> guard;  // per condition: only at_most, does not create state
+    // Whether an event of each result (success, failure) can create state for the rule: if
+    // not, and its key has no state, the rule has nothing to do with the event at all.
+    bool may_create[2] = {true, true};
   };
 
   KeyState* Find(PerRule& pr, uint64_t key, bool create);
