@@ -3,7 +3,8 @@
 # that this script starts on loopback (ports 19292/19293, var/kafka/faults) and always stops.
 #
 #   tests/faults/run.sh            the short tier (CI): engine kill -9 and crashes at chosen
-#                                  points, one seed, 30 s of stream each
+#                                  points, and a scale-out instance stopped past its session
+#                                  timeout; one seed, 30 s of stream each
 #   tests/faults/run.sh --full     every fault (none, kill9, broker, crash, network), seeds 7 11 23,
 #                                  45 s each; results appended to bench/results/faults.jsonl
 # AUTHWATCH_FAULTS picks faults in either tier, e.g. AUTHWATCH_FAULTS=network tests/faults/run.sh.
@@ -43,3 +44,10 @@ trap 'kafka stop >/dev/null 2>&1 || true' EXIT
 export AUTHWATCH_IT_BOOTSTRAP=$(kafka start)
 # Debian's python3-confluent-kafka is installed for the system interpreter.
 /usr/bin/python3 tests/faults/fault_test.py "$@"
+# Scale-out: three instances of one group (tests/faults/scale_out_faults.py). The short tier stops
+# one past its session timeout (fencing, shards moving both ways); --full adds none, kill9 and
+# scale. AUTHWATCH_SCALE_FAULTS="" skips them.
+if [[ -n ${AUTHWATCH_SCALE_FAULTS-x} ]]; then
+  export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-$([[ -n ${AUTHWATCH_FAULT_RESULTS:-} ]] && echo "none kill9 stop scale" || echo "stop")}
+  /usr/bin/python3 tests/faults/scale_out_faults.py "$@"
+fi
