@@ -1,6 +1,7 @@
 #include "stream/state_store.h"
 
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "core/strings.h"
@@ -45,6 +46,16 @@ absl::StatusOr<v1::ShardState> StateStore::Load(const std::map<std::string, std:
 }
 
 absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore::LoadOwners(
+    const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  for (int attempt = 0;; ++attempt) {
+    auto loaded = ReadOwners(properties, owners, static_cast<int>(std::max<int64_t>(1000, deadline - NowMs())));
+    if (loaded.ok() || !Transient(loaded.status()) || NowMs() >= deadline) return loaded;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 200 << std::min(attempt, 4))));
+  }
+}
+
+absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore::ReadOwners(
     const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms) {
   auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, owner_ + ".state-loader");
   if (!conf.ok()) return conf.status();

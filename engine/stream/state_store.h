@@ -53,6 +53,10 @@ class StateStore {
   // outer status fails only when the topic cannot be read.
   absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> LoadOwners(
       const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms);
+  // Unavailable and DeadlineExceeded (the topic just created, a broker restarting) are
+  // transient: the load is tried again, up to `timeout_ms` in all, so that a valid snapshot is
+  // not given up for a moment's error.
+  static bool Transient(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
 
   // Produces a checkpoint: its chunks, then its manifest. Completion is reported through
   // OnDelivery; pending() is 0 once every record is acknowledged.
@@ -82,6 +86,9 @@ class StateStore {
   };
   static std::string ChunkKey(const std::string& owner, const std::string& writer, int slot, uint32_t index);
   static std::string ManifestKey(const std::string& owner) { return owner + "/manifest"; }
+  // One read of the topic (LoadOwners retries it).
+  absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> ReadOwners(
+      const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms);
   absl::StatusOr<v1::ShardState> Assemble(const std::string& owner, const std::map<std::string, std::string>& latest);
   absl::Status Produce(const std::string& key, const std::string& value);
 

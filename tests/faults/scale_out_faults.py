@@ -15,7 +15,8 @@ time, partition), and ended by a sentinel event on every partition at the end of
 watermark past the last real event. The oracle is `authwatch replay` of the same stream, single
 threaded. Checkers on the decisions topic: every decision of the oracle is there (none missing),
 nothing else is (none invented), repeats are only of the same decision_id (at least once) and
-counted; each input partition's committed offset never goes backwards (sampled every 0.5 s); the
+counted; each key's decisions are in the order of their triggering events' times (first
+occurrences); each input partition's committed offset never goes backwards (sampled every 0.5 s); the
 input lag returns to zero within 30 s of the last event. Unblock records are written when a
 shard's own stream time passes a TTL, so those due after the last real hour are not compared.
 
@@ -69,6 +70,33 @@ def stream(seed, tmp):
             sentinels.append(line)
         n += 1
     return lines, last, lines + sentinels
+
+
+def order_violations(messages):
+    """Decisions on one key that are out of the order of their triggering events' times.
+
+    The decisions topic is keyed by subject, so each subject's decisions are in one partition,
+    in the order they were written. Checked: the first occurrence of each decision_id (a repeat
+    under at least once is a copy of an earlier one), per network subject (one network shard
+    decides on it), and per account subject and rule for rules keyed by account (one account
+    shard); an account decided on by an address-keyed rule has several origins, and is not."""
+    last, seen, bad = {}, set(), []
+    for m in messages:
+        d = json.loads(m.value())
+        if d["decision_id"] in seen:
+            continue
+        seen.add(d["decision_id"])
+        kind, value = d["subject"]["type"], d["subject"]["value"]
+        if kind in ("ip", "prefix", "asn"):
+            key = (kind, value)
+        elif d["action"] != "unblock" and (d.get("evidence") or {}).get("key") not in ("ip", "prefix", "asn"):
+            key = (kind, value, d["rule"])
+        else:
+            continue
+        if key in last and d["ts"] < last[key]:
+            bad.append(f"{key}: {d['ts']} after {last[key]}")
+        last[key] = max(last.get(key, ""), d["ts"])
+    return bad
 
 
 class Offsets:
@@ -197,6 +225,7 @@ class ScaleOutFaultTest(unittest.TestCase):
         missing = sorted(expected - set(got))
         invented = sorted(set(got) - expected)
         repeats = sum(c - 1 for c in counts.values())
+        disorder = order_violations(t.read(t.decisions, timeout=10))
         logs = cluster.logs_full()
         evidence = {"fenced": logs.count(" (lost)"),  # revocations of a member whose session expired
                     "restored_shards": sum(1 for l in logs.splitlines() if " shard " in l and " from offset " in l
@@ -204,7 +233,7 @@ class ScaleOutFaultTest(unittest.TestCase):
                     "rebalances": logs.count("assigned ")}
         result = {"suite": "scale-out", "fault": fault, "seed": seed, "seconds": SECONDS, "events": len(real),
                   "instances": 3, "partitions": PARTITIONS, "decisions": len(expected), "missing": len(missing),
-                  "invented": len(invented), "repeats": repeats, "offsets_backwards": len(offsets.backwards()),
+                  "invented": len(invented), "repeats": repeats, "order_violations": len(disorder), "offsets_backwards": len(offsets.backwards()),
                   "caught_up": caught_up, "lag_zero_after_s": lag_s, **evidence, "faults": events}
         print(json.dumps(result), file=sys.stderr)
         if RESULTS:
@@ -215,6 +244,7 @@ class ScaleOutFaultTest(unittest.TestCase):
         self.assertEqual(offsets.backwards(), [], "committed offsets never go backwards")
         self.assertEqual(missing, [], f"decisions missing\n{cluster.logs()}")
         self.assertEqual(invented, [], f"decisions invented\n{cluster.logs()}")
+        self.assertEqual(disorder, [], "each key's decisions in the order of their triggering events")
 
     def produce(self, t, lines):
         """The stream at a steady rate over SECONDS, each event to its account's partition."""
