@@ -48,6 +48,11 @@ export AUTHWATCH_IT_BOOTSTRAP=$(kafka start)
 # one past its session timeout (fencing, shards moving both ways); --full adds none, kill9 and
 # scale. AUTHWATCH_SCALE_FAULTS="" skips them.
 if [[ -n ${AUTHWATCH_SCALE_FAULTS-x} ]]; then
-  export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-$([[ -n ${AUTHWATCH_FAULT_RESULTS:-} ]] && echo "none kill9 stop scale" || echo "stop")}
+  if [[ -n ${AUTHWATCH_FAULT_RESULTS:-} ]]; then  # --full: every fault on ~1,000,000 events
+    export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-"none kill9 stop scale"}
+    export AUTHWATCH_SCALE_FAULT_ACCOUNTS=${AUTHWATCH_SCALE_FAULT_ACCOUNTS:-4000} AUTHWATCH_SCALE_FAULT_DAYS=${AUTHWATCH_SCALE_FAULT_DAYS:-3}
+  else
+    export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-stop}
+  fi
   /usr/bin/python3 tests/faults/scale_out_faults.py "$@"
 fi
