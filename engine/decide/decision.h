@@ -24,6 +24,10 @@ struct Decision {
   bool dry_run = false;            // from a rule in monitor mode: act on nothing
   ActionKind would_action = ActionKind::kMonitor;  // with dry_run: what enforcing would have done
   int offence = 1;                 // 1 for a first offence; the TTL doubles with each repeat
+  // Set when an address-keyed rule decides on an account: the network whose shard decided
+  // (Signal::origin). Decisions of different origins on one subject and scope stand apart, and
+  // an unblock lifts its own origin's.
+  std::string origin;
 };
 
 }  // namespace authwatch

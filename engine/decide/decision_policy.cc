@@ -89,8 +89,9 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   d.dry_run = s.dry_run;
   d.would_action = s.consequence.action;
   d.offence = offence;
+  d.origin = s.origin_text;
 
-  Active fresh{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id};
+  Active fresh{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id, d.origin};
   if (auto it = active_.find(key); it != active_.end()) Count(it->second, -1);
   Count(fresh, +1);
   active_[key] = std::move(fresh);
@@ -109,6 +110,7 @@ Decision DecisionPolicy::MakeUnblock(const Active& a, EventTimeMs now, const std
   d.scope = a.scope;
   d.ttl_s = 0;
   d.rule = a.rule;
+  d.origin = a.origin;
   d.reasons = {why};
   d.evidence_json = Cat("{\"lifts\":\"", a.decision_id, "\",\"lifted_action\":\"",
                                  ActionName(a.action), "\"}");

@@ -56,6 +56,7 @@ class DecisionPolicy {
     EventTimeMs expires_ms;
     std::string rule;
     std::string decision_id;
+    std::string origin;  // Decision::origin
   };
   struct Offences {
     int count = 0;

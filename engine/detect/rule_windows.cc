@@ -376,7 +376,12 @@ void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
   const ShardRole role = RoleOfKey(r.key);
   for (size_t i = first; i < out->size(); ++i) {
     Signal& sig = (*out)[i];
-    if (RoleOfKey(sig.subject.type) != role) sig.origin = RouteKey(ctx, role);
+    if (RoleOfKey(sig.subject.type) == role) continue;
+    sig.origin = RouteKey(ctx, role);
+    Subject network;
+    if (SubjectOf(e, role == ShardRole::kAsn ? KeyKind::kAsn : KeyKind::kPrefix, &network)) {
+      sig.origin_text = std::move(network.value);
+    }
   }
   int64_t min_ttl = INT64_MAX;
   for (const Consequence& c : r.then) min_ttl = std::min(min_ttl, c.ttl_ms);

@@ -34,6 +34,7 @@ struct Signal {
   // policy keeps such decisions apart per origin, because that is all one shard can see
   // (detect/shard_role.h); replay does the same, so it gives the same decisions.
   uint64_t origin = 0;
+  std::string origin_text;  // the origin's network as written in the decision: CIDR or AS<number>
 };
 
 // Appends one signal per consequence of a firing detector, all sharing reasons and evidence.

@@ -13,6 +13,7 @@ void AppendDecisionJson(const Decision& d, std::string* out) {
   w.Field("action", ActionName(d.action)).Field("scope", d.scope).Field("ttl_s", d.ttl_s);
   if (d.action != ActionKind::kUnblock) w.Field("expires", FormatRfc3339(d.expires_ms));
   w.Field("rule", d.rule);
+  if (!d.origin.empty()) w.Field("origin", d.origin);
   if (!d.severity.empty()) w.Field("severity", d.severity);
   if (d.action != ActionKind::kUnblock) w.Field("offence", d.offence);
   w.Field("dry_run", d.dry_run);

@@ -30,7 +30,7 @@ ApplyResult DecisionStore::Apply(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element d;
   if (parser.parse(json.data(), json.size()).get(d)) return ApplyResult::kMalformed;
-  std::string_view type, value, action, scope, id, rule, expires;
+  std::string_view type, value, action, scope, id, rule, expires, origin;
   bool dry_run = false;
   if (d["subject"]["type"].get(type) || d["subject"]["value"].get(value) || d["action"].get(action) ||
       d["scope"].get(scope)) {
@@ -40,20 +40,36 @@ ApplyResult DecisionStore::Apply(std::string_view json) {
   if (d["dry_run"].get(dry_run)) dry_run = false;
   if (d["decision_id"].get(id)) id = {};
   if (d["rule"].get(rule)) rule = {};
+  if (d["origin"].get(origin)) origin = {};
   const auto kind = ParseKind(type);
   const auto act = ParseAction(action);
   if (!kind || !act || value.empty()) return ApplyResult::kMalformed;
   const std::string key = Key(*kind, value, scope);
   if (*act == ActionKind::kUnblock) {
     absl::MutexLock lock(&mu_);
-    return held_.erase(key) > 0 ? ApplyResult::kLifted : ApplyResult::kIgnored;
+    auto it = held_.find(key);
+    if (it == held_.end()) return ApplyResult::kIgnored;
+    Origins& o = it->second;
+    const size_t before = o.size();
+    std::erase_if(o, [&](const auto& e) { return e.first == origin; });
+    const bool lifted = o.size() < before;
+    if (o.empty()) held_.erase(it);
+    return lifted ? ApplyResult::kLifted : ApplyResult::kIgnored;
   }
   if (dry_run || *act == ActionKind::kMonitor) return ApplyResult::kIgnored;
   if (d["expires"].get(expires)) return ApplyResult::kMalformed;
   const auto expires_ms = ParseRfc3339(expires);
   if (!expires_ms) return ApplyResult::kMalformed;
   absl::MutexLock lock(&mu_);
-  held_[key] = HeldDecision{*act, *expires_ms, std::string(id), std::string(rule)};
+  Origins& o = held_[key];
+  HeldDecision held{*act, *expires_ms, std::string(id), std::string(rule)};
+  for (auto& e : o) {
+    if (e.first == origin) {
+      e.second = std::move(held);  // the engine's newer decision of that origin replaces the older
+      return ApplyResult::kHeld;
+    }
+  }
+  o.emplace_back(std::string(origin), std::move(held));
   return ApplyResult::kHeld;
 }
 
@@ -63,8 +79,11 @@ std::optional<HeldDecision> DecisionStore::Find(KeyKind type, std::string_view v
   std::optional<HeldDecision> best;
   for (std::string_view s : {scope, std::string_view("all")}) {
     auto it = held_.find(Key(type, value, s));
-    if (it == held_.end() || it->second.expires_ms <= now_ms) continue;
-    if (!best || ActionStrength(it->second.action) > ActionStrength(best->action)) best = it->second;
+    if (it == held_.end()) continue;
+    for (const auto& [origin, held] : it->second) {
+      if (held.expires_ms <= now_ms) continue;
+      if (!best || ActionStrength(held.action) > ActionStrength(best->action)) best = held;
+    }
   }
   return best;
 }
@@ -73,9 +92,12 @@ size_t DecisionStore::Expire(EventTimeMs now_ms) {
   absl::MutexLock lock(&mu_);
   size_t n = 0;
   for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.expires_ms <= now_ms) {
+    Origins& o = it->second;
+    const size_t before = o.size();
+    std::erase_if(o, [&](const auto& e) { return e.second.expires_ms <= now_ms; });
+    n += before - o.size();
+    if (o.empty()) {
       held_.erase(it++);
-      ++n;
     } else {
       ++it;
     }
@@ -85,7 +107,9 @@ size_t DecisionStore::Expire(EventTimeMs now_ms) {
 
 size_t DecisionStore::size() const {
   absl::ReaderMutexLock lock(&mu_);
-  return held_.size();
+  size_t n = 0;
+  for (const auto& [key, o] : held_) n += o.size();
+  return n;
 }
 
 }  // namespace authwatch

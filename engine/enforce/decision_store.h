@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
@@ -42,8 +44,12 @@ class DecisionStore {
 
  private:
   static std::string Key(KeyKind type, std::string_view value, std::string_view scope);
+  // Per subject and scope, the decision in force per origin (the record's optional `origin`:
+  // an address-keyed rule's decision on an account stands apart per network, README
+  // "Decisions"); nearly always one entry, of origin "".
+  using Origins = std::vector<std::pair<std::string, HeldDecision>>;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, HeldDecision> held_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Origins> held_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace authwatch

@@ -109,5 +109,25 @@ TEST(PolicyRequestParserTest, OversizedRequestIsRefused) {
   EXPECT_FALSE(parser.Feed(std::string(200, 'a'), [](const PolicyRequest&) {}));
 }
 
+// An address-keyed rule's decision on an account carries its network as `origin` and stands
+// apart from other origins' on the same account and scope: an unblock lifts only its own.
+TEST_F(PolicyAnswerTest, DecisionsOfDifferentOriginsStandApart) {
+  auto with_origin = [](std::string record, std::string_view origin) {
+    return record.insert(record.size() - 1, Cat(R"(,"origin":")", origin, R"(")"));
+  };
+  EXPECT_EQ(store_.Apply(Decision("account", "e@mail.example", "block", "smtp")), ApplyResult::kHeld);
+  EXPECT_EQ(store_.Apply(with_origin(Decision("account", "e@mail.example", "block", "smtp"), "192.0.2.0/24")),
+            ApplyResult::kHeld);
+  EXPECT_EQ(store_.size(), 2u);
+  EXPECT_EQ(store_.Apply(with_origin(Decision("account", "e@mail.example", "unblock", "smtp"), "192.0.2.0/24")),
+            ApplyResult::kLifted);
+  EXPECT_EQ(Verdict(Request("e@mail.example")), PolicyVerdict::kReject) << "the other origin's block stands";
+  EXPECT_EQ(store_.Apply(with_origin(Decision("account", "e@mail.example", "unblock", "smtp"), "AS64500")),
+            ApplyResult::kIgnored);
+  EXPECT_EQ(store_.Apply(Decision("account", "e@mail.example", "unblock", "smtp")), ApplyResult::kLifted);
+  EXPECT_NE(Verdict(Request("e@mail.example")), PolicyVerdict::kReject);
+  EXPECT_EQ(store_.size(), 0u);
+}
+
 }  // namespace
 }  // namespace authwatch

@@ -227,6 +227,7 @@ struct StateCodec::Impl {
       d->set_expires_ms(a->expires_ms);
       d->set_rule(a->rule);
       d->set_decision_id(a->decision_id);
+      if (!a->origin.empty()) d->set_origin(a->origin);
     }
     for (const auto& [key, o] : Sorted(p.offences_)) {
       out->add_offence_keys(key);
@@ -493,6 +494,7 @@ struct StateCodec::Impl {
       a.expires_ms = d.expires_ms();
       a.rule = d.rule();
       a.decision_id = d.decision_id();
+      a.origin = d.origin();
       if (!out->active.emplace(d.key(), std::move(a)).second) return bad("appears twice");
     }
     const int n = in.offence_keys_size();

@@ -644,12 +644,13 @@ class ScenarioTest(unittest.TestCase):
         self.assertEqual(got, on_topic, "by rule, action and scope")
 
     def test_active_decisions_match_the_decisions_topic(self):
-        # Replaying the topic's decisions: at most one per subject and scope, an unblock ends it.
+        # Replaying the topic's decisions: at most one per subject, scope and origin (README
+        # "Decisions"), an unblock ends it.
         active = {}
         for d in self.decisions:
             if d.get("dry_run"):
                 continue  # a dry run is never in force
-            key = (d["subject"]["type"], d["subject"]["value"], d["scope"])
+            key = (d["subject"]["type"], d["subject"]["value"], d["scope"], d.get("origin", ""))
             if d["action"] == "unblock":
                 active.pop(key, None)
             else:
