@@ -219,10 +219,8 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (key == 0) continue;  // e.g. an asn-keyed rule and an address in no ASN database
     // Most events are successes, most rules are made by failures, and most addresses have no
     // state: then the rule has nothing to do, and not even its filters are asked.
-    if (!pr.may_create[failure ? 1 : 0] && presence_on_ &&
-        !presence_[static_cast<size_t>(r.key)].MayContain(key)) {
-      continue;
-    }
+    const bool may_create = pr.may_create[failure ? 1 : 0];
+    if (!may_create && presence_on_ && !presence_[static_cast<size_t>(r.key)].MayContain(key)) continue;
     const bool on = rs.Matches(r.on, ctx);
     // Only what a rule counts creates state: a rule triggered on successes must not allocate
     // for every successful login.
@@ -245,8 +243,10 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     const bool shed = over_budget_ && creates && failure && r.key != KeyKind::kPrefix && r.key != KeyKind::kAsn;
     const bool create = creates && !shed;
     // An event that cannot create state skips the probes when its key has none in any rule
-    // of this key kind (most successes, for the rules that count failures over all attempts).
-    const bool absent = !create && presence_on_ && !presence_[static_cast<size_t>(r.key)].MayContain(key);
+    // of this key kind (most successes, for the rules that count failures over all attempts);
+    // without may_create the filter has been asked above already.
+    const bool absent =
+        !create && may_create && presence_on_ && !presence_[static_cast<size_t>(r.key)].MayContain(key);
     KeyState* st = absent ? nullptr : Find(pr, key, create);
     if (st == nullptr) {
       if (shed) ++shed_;

@@ -321,21 +321,7 @@ void KafkaService::CheckpointShards() {
       Crash("mid-checkpoint");  // the first shard's chunks on the broker, its manifest not
     });
   }
-  const int64_t ack_deadline = NowMs() + 30000;
-  while (s.ok() && state_store_->pending() > 0 && NowMs() < ack_deadline) producer_->poll(10);
-  const uint64_t failed = state_store_->TakeFailures();
-  if (!s.ok() || failed > 0 || state_store_->pending() > 0) {
-    ++stats_.checkpoint_failures;
-    Log(Cat("state: checkpoint failed, the previous one stands: ",
-            !s.ok() ? FromAbsl(s.message()) : failed > 0 ? state_store_->last_error() : "not acknowledged in 30 s"));
-  } else {
-    ++stats_.checkpoints;
-    Log(Cat("state: checkpoint ", stats_.checkpoints, " of ", streams.size(), " shard(s) (", bytes, " bytes)"));
-  }
-  consumed_at_checkpoint_ = stats_.consumed;
-  last_checkpoint_ms_ = NowMs();
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (ms > 1000) Log(Cat("state: checkpoint took ", static_cast<int64_t>(ms), " ms"));
+  FinishCheckpoint(s, started, Cat(" of ", streams.size(), " shard(s) (", bytes, " bytes)"));
 }
 
 bool KafkaService::DrainShards(int timeout_ms) {

@@ -295,8 +295,8 @@ void KafkaService::Process(RdKafka::Message& m) {
     if (it == shards_.end()) return;  // revoked meanwhile: not ours to process or commit
     Shard& shard = *it->second;
     shard.last_message_ms = NowMs();
-    if (state_store_) next_offset_[stream] = offset + 1;
     if (shard.network) {
+      if (state_store_) next_offset_[stream] = offset + 1;
       ProcessNetwork(shard, stream, offset, payload, pos);
       return;
     }
@@ -429,7 +429,7 @@ void KafkaService::OnStatistics(const std::string& json) {
   }
 }
 
-absl::Status KafkaService::RestoreState() {
+absl::Status KafkaService::EnsureStateTopic() {
   // The broker may still be starting: retry what is transient until stopped.
   for (int attempt = 0;; ++attempt) {
     absl::Status s = state_store_->EnsureTopic(10000);
@@ -438,6 +438,11 @@ absl::Status KafkaService::RestoreState() {
     Log(Cat("state topic not ready (", FromAbsl(s.message()), "); retrying"));
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 500 << std::min(attempt, 4))));
   }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaService::RestoreState() {
+  if (absl::Status s = EnsureStateTopic(); !s.ok()) return s;
   auto loaded = state_store_->Load(config_.kafka.properties, 120000);
   if (absl::IsNotFound(loaded.status())) {
     Log(Cat("state: no snapshot of group ", config_.kafka.group_id, " in ", state_store_->topic(), "; starting empty"));
@@ -540,17 +545,23 @@ void KafkaService::Checkpoint() {
     producer_->flush(5000);
     Crash("mid-checkpoint");  // every chunk on the broker, the manifest not
   });
+  FinishCheckpoint(s, started, Cat(" at offset sum ", sum, " (", state.ByteSizeLong(), " bytes, ",
+                                   pipeline_->detection().profiles().size(), " account profiles)"));
+}
+
+void KafkaService::FinishCheckpoint(const absl::Status& written, std::chrono::steady_clock::time_point started,
+                                    const std::string& what) {
   const int64_t deadline = NowMs() + 30000;
-  while (s.ok() && state_store_->pending() > 0 && NowMs() < deadline) producer_->poll(10);
+  while (written.ok() && state_store_->pending() > 0 && NowMs() < deadline) producer_->poll(10);
   const uint64_t failed = state_store_->TakeFailures();
-  if (!s.ok() || failed > 0 || state_store_->pending() > 0) {
+  if (!written.ok() || failed > 0 || state_store_->pending() > 0) {
     ++stats_.checkpoint_failures;
     Log(Cat("state: checkpoint failed, the previous one stands: ",
-            !s.ok() ? FromAbsl(s.message()) : failed > 0 ? state_store_->last_error() : "not acknowledged in 30 s"));
+            !written.ok() ? FromAbsl(written.message())
+                          : failed > 0 ? state_store_->last_error() : "not acknowledged in 30 s"));
   } else {
     ++stats_.checkpoints;
-    Log(Cat("state: checkpoint ", stats_.checkpoints, " at offset sum ", sum, " (", state.ByteSizeLong(), " bytes, ",
-            pipeline_->detection().profiles().size(), " account profiles)"));
+    Log(Cat("state: checkpoint ", stats_.checkpoints, what));
   }
   consumed_at_checkpoint_ = stats_.consumed;
   last_checkpoint_ms_ = NowMs();
@@ -561,13 +572,7 @@ void KafkaService::Checkpoint() {
 absl::Status KafkaService::Run() {
   if (state_store_ && scale_out()) {
     // Each shard restores its own snapshot when it is assigned (AssignShards).
-    for (int attempt = 0;; ++attempt) {
-      absl::Status s = state_store_->EnsureTopic(10000);
-      if (s.ok()) break;
-      if (absl::IsInvalidArgument(s) || stop_.load()) return s;
-      Log(Cat("state topic not ready (", FromAbsl(s.message()), "); retrying"));
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 500 << std::min(attempt, 4))));
-    }
+    if (absl::Status s = EnsureStateTopic(); !s.ok()) return s;
     last_checkpoint_ms_ = NowMs();
   } else if (state_store_) {
     if (absl::Status s = RestoreState(); !s.ok()) return s;

@@ -72,8 +72,12 @@ class KafkaService {
   void OnStatistics(const std::string& json);
   // Durable state (stream/state_store.h): restore before subscribing, checkpoint every interval
   // and at a clean stop.
+  absl::Status EnsureStateTopic();  // retried while the broker is not ready, until stopped
   absl::Status RestoreState();
   void Checkpoint();
+  // Waits for the checkpoint's records, then counts and logs it ("state: checkpoint N<what>").
+  void FinishCheckpoint(const absl::Status& written, std::chrono::steady_clock::time_point started,
+                        const std::string& what);
   // On assignment of a partition the restored snapshot does not cover: re-read it from
   // rebuild_window ago up to its committed offset with output suppressed.
   void RebuildByTime(RdKafka::KafkaConsumer* consumer, RdKafka::TopicPartition* tp);

@@ -36,27 +36,8 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink, pub
   // Scale-out: the event to the address shard of its prefix and the ASN shard of its ASN.
   void Forward(const EnrichedEvent& e, const EventContext& ctx, const std::vector<ProfileFacts>& facts) override {
     if (suppressed_) return;  // forwarded before the restart
-    v1::RoutedRecord record;
-    v1::RoutedEvent* r = record.mutable_event();
-    r->set_source(source_);
-    r->set_source_offset(offset_);
-    r->set_ts_ms(e.event.ts_ms);
-    r->set_account(e.event.account);
-    r->set_ip(reinterpret_cast<const char*>(e.event.ip.bytes().data()), e.event.ip.bytes().size());
-    r->set_success(e.event.result == AuthResult::kSuccess);
-    r->set_protocol(e.event.protocol);
-    r->set_user_agent(e.event.user_agent);
-    r->set_failure_reason(e.event.failure_reason);
-    for (const ProfileFacts& f : facts) {
-      v1::Facts* out = r->add_facts();
-      out->set_network_known(f.network_known);
-      out->set_asn_known(f.asn_known);
-      out->set_country_known(f.country_known);
-      out->set_account_new(f.account_new);
-      out->set_established(f.established);
-      out->set_successes(f.successes);
-    }
-    record.SerializeToString(&buffer_);
+    ToRoutedEvent(e, source_, offset_, facts, record_.mutable_event());
+    record_.SerializeToString(&buffer_);
     const int32_t partitions = s_->config_.scale_out.partitions;
     if (const uint64_t route = RouteKey(ctx, ShardRole::kAddress); route != 0) {
       Produce(s_->address_topic_.get(), static_cast<int32_t>(route % static_cast<uint64_t>(partitions)), nullptr, buffer_);
@@ -154,6 +135,7 @@ class KafkaService::Output final : public OutputSink, public DeadLetterSink, pub
   int32_t source_ = -1;
   bool suppressed_ = false;
   std::string buffer_;
+  v1::RoutedRecord record_;  // reused per forwarded event
 };
 
 }  // namespace authwatch

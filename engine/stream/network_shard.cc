@@ -7,6 +7,43 @@
 #include "state/state_codec.h"
 
 namespace authwatch {
+namespace {
+
+ProfileFacts FromProto(const v1::Facts& f) {
+  ProfileFacts facts;
+  facts.network_known = f.network_known();
+  facts.asn_known = f.asn_known();
+  facts.country_known = f.country_known();
+  facts.account_new = f.account_new();
+  facts.established = f.established();
+  facts.successes = f.successes();
+  return facts;
+}
+
+}  // namespace
+
+void ToRoutedEvent(const EnrichedEvent& e, int32_t source, int64_t source_offset,
+                   const std::vector<ProfileFacts>& facts, v1::RoutedEvent* r) {
+  r->Clear();
+  r->set_source(source);
+  r->set_source_offset(source_offset);
+  r->set_ts_ms(e.event.ts_ms);
+  r->set_account(e.event.account);
+  r->set_ip(reinterpret_cast<const char*>(e.event.ip.bytes().data()), e.event.ip.bytes().size());
+  r->set_success(e.event.result == AuthResult::kSuccess);
+  r->set_protocol(e.event.protocol);
+  r->set_user_agent(e.event.user_agent);
+  r->set_failure_reason(e.event.failure_reason);
+  for (const ProfileFacts& f : facts) {
+    v1::Facts* out = r->add_facts();
+    out->set_network_known(f.network_known);
+    out->set_asn_known(f.asn_known);
+    out->set_country_known(f.country_known);
+    out->set_account_new(f.account_new);
+    out->set_established(f.established);
+    out->set_successes(f.successes);
+  }
+}
 
 NetworkShard::NetworkShard(ShardRole role, const std::shared_ptr<const RuleSet>& rules, int sources,
                            GeoEnricher* enricher)
@@ -93,15 +130,8 @@ void NetworkShard::Process(const v1::RoutedEvent& in, std::vector<Decision>* out
   clock_ms_ = std::max(clock_ms_, ev.ts_ms);
   policy_.AdvanceTo(clock_ms_, out);
   for (const v1::Facts& f : in.facts()) {
-    ProfileFacts facts;
-    facts.network_known = f.network_known();
-    facts.asn_known = f.asn_known();
-    facts.country_known = f.country_known();
-    facts.account_new = f.account_new();
-    facts.established = f.established();
-    facts.successes = f.successes();
     signals_.clear();
-    engine_.ProcessWithFacts(event_, facts, &ctx_, &signals_);
+    engine_.ProcessWithFacts(event_, FromProto(f), &ctx_, &signals_);
     for (const Signal& s : signals_) policy_.OnSignal(s, ctx_, out);
   }
 }

@@ -34,6 +34,11 @@
 
 namespace authwatch {
 
+// The record an account shard forwards for an event at `source_offset` of input partition
+// `source`, with the profile facts before each attempt it stands for; NetworkShard reads it back.
+void ToRoutedEvent(const EnrichedEvent& event, int32_t source, int64_t source_offset,
+                   const std::vector<ProfileFacts>& facts, v1::RoutedEvent* out);
+
 class NetworkShard {
  public:
   // `rules`: the whole rule set (the shard keeps the rules of its role); `sources`: the number

@@ -34,16 +34,8 @@ struct Sent {
 };
 
 v1::RoutedEvent Routed(int source, int64_t source_offset, const Ev& ev) {
-  const EnrichedEvent e = ev.Build();
   v1::RoutedEvent r;
-  r.set_source(source);
-  r.set_source_offset(source_offset);
-  r.set_ts_ms(e.event.ts_ms);
-  r.set_account(e.event.account);
-  r.set_ip(std::string(reinterpret_cast<const char*>(e.event.ip.bytes().data()), 16));
-  r.set_success(e.event.result == AuthResult::kSuccess);
-  r.set_protocol(e.event.protocol);
-  r.add_facts();
+  ToRoutedEvent(ev.Build(), source, source_offset, {ProfileFacts{}}, &r);
   return r;
 }
 

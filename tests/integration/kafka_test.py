@@ -57,15 +57,17 @@ class Topics:
             f.write(head + kafka + "\nmetrics:\n  listen: 127.0.0.1:0\n" +
                     (f"state:\n  topic: {self.state_topic}\n{state}" if state else ""))
 
-    def produce(self, records, key=lambda r: None):
+    def produce(self, records, key=lambda r: None, partition=None):
         # Idempotent: a retried batch (a broker just restarted) must not overtake the next one, or
-        # events arrive out of order and the late ones are dead-lettered.
+        # events arrive out of order and the late ones are dead-lettered. `records` may be a
+        # generator (one that paces them); `partition(record)` picks a partition explicitly.
         p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "queue.buffering.max.messages": 1000000,
                       "enable.idempotence": True})
         for r in records:
+            where = {} if partition is None else {"partition": partition(r)}
             while True:
                 try:
-                    p.produce(self.events, r, key=key(r))
+                    p.produce(self.events, r, key=key(r), **where)
                     break
                 except BufferError:
                     p.poll(0.1)

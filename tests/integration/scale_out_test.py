@@ -17,8 +17,7 @@ import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from confluent_kafka import Producer  # noqa: E402
-from kafka_test import AW, BOOTSTRAP, Engine, Topics, sample_lines, wait_for  # noqa: E402
+from kafka_test import AW, Engine, Topics, sample_lines, wait_for  # noqa: E402
 
 PARTITIONS = 3
 # Idle partitions would let the network shards merge on without them (README "Scale-out"): here
@@ -90,11 +89,7 @@ class ScaleOutTest(unittest.TestCase):
 
     def produce(self, lines):
         """Each event to the partition its account maps to, in the given order."""
-        prod = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "enable.idempotence": True})
-        for l in lines:
-            prod.produce(self.t.events, l, partition=partition_of(l))
-            prod.poll(0)
-        self.assertEqual(prod.flush(60), 0)
+        self.t.produce(lines, partition=partition_of)
 
     def replay(self, lines):
         r = subprocess.run([AW, "replay", "--config", self.t.config, "--input", "-", "--output", "-",
