@@ -12,5 +12,6 @@ int RunCheck(const std::vector<std::string>& args);
 int RunExplain(const std::vector<std::string>& args);
 int RunService(const std::vector<std::string>& args);
 int RunPolicyd(const std::vector<std::string>& args);
+int RunVerifyState(const std::vector<std::string>& args);
 
 }  // namespace authwatch

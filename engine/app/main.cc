@@ -19,6 +19,7 @@ constexpr char kHelp[] =
     "  replay   run the pipeline on a file or stdin, write decisions (or enriched events)\n"
     "  check    validate the config, GeoIP databases and rule files (file:line:column errors)\n"
     "  explain  show which rules an event stream fires and why\n"
+    "  verify-state  check every durable-state snapshot against an offline run of the input\n"
     "  version  print the version\n"
     "\n"
     "Run 'authwatch COMMAND --help' for a command's options.\n";
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   if (command == "replay") return authwatch::RunReplay(args);
   if (command == "check") return authwatch::RunCheck(args);
   if (command == "explain") return authwatch::RunExplain(args);
+  if (command == "verify-state") return authwatch::RunVerifyState(args);
   if (command == "version" || command == "--version") {
     std::printf("authwatch %s\n", AUTHWATCH_VERSION);
     return 0;

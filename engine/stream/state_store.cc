@@ -55,9 +55,10 @@ absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore
   }
 }
 
-absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore::ReadOwners(
-    const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms) {
-  auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, owner_ + ".state-loader");
+absl::Status StateStore::Scan(const std::map<std::string, std::string>& properties, const std::string& topic,
+                              const std::string& client, int timeout_ms,
+                              const std::function<void(const RdKafka::Message&)>& record) {
+  auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, client);
   if (!conf.ok()) return conf.status();
   std::string err;
   // Read by assignment, not as a group member: nothing is committed, no rebalance is joined.
@@ -66,23 +67,14 @@ absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf->get(), err));
   if (!consumer) return absl::InvalidArgumentError(Cat("state loader: ", err));
   int64_t low = 0, high = 0;
-  if (RdKafka::ErrorCode e = consumer->query_watermark_offsets(options_.topic, kPartition, &low, &high, timeout_ms);
+  if (RdKafka::ErrorCode e = consumer->query_watermark_offsets(topic, kPartition, &low, &high, timeout_ms);
       e != RdKafka::ERR_NO_ERROR) {
     consumer->close();
-    return absl::UnavailableError(Cat("state topic ", options_.topic, ": ", RdKafka::err2str(e)));
+    return absl::UnavailableError(Cat("state topic ", topic, ": ", RdKafka::err2str(e)));
   }
-  std::map<std::string, std::string> latest;  // key -> latest value, as compaction keeps it
-  std::vector<std::string> prefixes;
-  for (const auto& o : owners) prefixes.push_back(o + "/");
-  auto wanted = [&prefixes](const std::string& key) {
-    for (const auto& p : prefixes) {
-      if (key.compare(0, p.size(), p) == 0) return true;
-    }
-    return false;
-  };
   if (high > low) {
     std::vector<RdKafka::TopicPartition*> assignment = {
-        RdKafka::TopicPartition::create(options_.topic, kPartition, RdKafka::Topic::OFFSET_BEGINNING)};
+        RdKafka::TopicPartition::create(topic, kPartition, RdKafka::Topic::OFFSET_BEGINNING)};
     consumer->assign(assignment);
     RdKafka::TopicPartition::destroy(assignment);
     const int64_t deadline = NowMs() + timeout_ms;
@@ -91,22 +83,14 @@ absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore
       if (NowMs() > deadline) {
         consumer->close();
         return absl::DeadlineExceededError(
-            Cat("state topic ", options_.topic, ": not read to its end (offset ", high, ") in ", timeout_ms, " ms"));
+            Cat("state topic ", topic, ": not read to its end (offset ", high, ") in ", timeout_ms, " ms"));
       }
       std::unique_ptr<RdKafka::Message> m(consumer->consume(200));
       switch (m->err()) {
-        case RdKafka::ERR_NO_ERROR: {
-          const std::string* key = m->key();
-          if (key != nullptr && wanted(*key)) {
-            if (m->payload() == nullptr) {
-              latest.erase(*key);  // a tombstone
-            } else {
-              latest[*key].assign(static_cast<const char*>(m->payload()), m->len());
-            }
-          }
+        case RdKafka::ERR_NO_ERROR:
+          record(*m);
           done = m->offset() + 1 >= high;
           break;
-        }
         case RdKafka::ERR__PARTITION_EOF:
           done = m->offset() >= high;
           break;
@@ -115,27 +99,90 @@ absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore
         default:
           if (m->err() == RdKafka::ERR__FATAL || m->err() == RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED) {
             consumer->close();
-            return absl::UnavailableError(Cat("state topic ", options_.topic, ": ", m->errstr()));
+            return absl::UnavailableError(Cat("state topic ", topic, ": ", m->errstr()));
           }
           break;  // transient: retried until the deadline
       }
     }
   }
   consumer->close();
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Applies a record of the state topic to `latest` (key -> latest value, as compaction keeps it).
+void Apply(const RdKafka::Message& m, std::map<std::string, std::string>* latest) {
+  const std::string* key = m.key();
+  if (key == nullptr) return;
+  if (m.payload() == nullptr) {
+    latest->erase(*key);  // a tombstone
+  } else {
+    (*latest)[*key].assign(static_cast<const char*>(m.payload()), m.len());
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore::ReadOwners(
+    const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms) {
+  std::map<std::string, std::string> latest;
+  std::vector<std::string> prefixes;
+  for (const auto& o : owners) prefixes.push_back(o + "/");
+  auto wanted = [&prefixes](const std::string& key) {
+    for (const auto& p : prefixes) {
+      if (key.compare(0, p.size(), p) == 0) return true;
+    }
+    return false;
+  };
+  absl::Status s = Scan(properties, options_.topic, owner_ + ".state-loader", timeout_ms,
+                        [&](const RdKafka::Message& m) {
+                          if (m.key() != nullptr && wanted(*m.key())) Apply(m, &latest);
+                        });
+  if (!s.ok()) return s;
   std::map<std::string, absl::StatusOr<v1::ShardState>> out;
-  for (const auto& o : owners) out.emplace(o, Assemble(o, latest));
+  for (const auto& o : owners) {
+    AssembledSnapshot a = AssembleOwner(options_.topic, o, latest);
+    if (a.state.ok() && a.manifest.writer() == writer_) {
+      // This writer's next checkpoint goes into the other slot (another writer's chunks are
+      // keyed apart and never overwritten).
+      Slots& slots = slots_[o];
+      if (a.slot >= 0) slots.slot = slots.confirmed_slot = a.slot;
+      slots.last_snapshot_id = a.manifest.snapshot_id();
+    }
+    out.emplace(o, std::move(a.state));
+  }
   return out;
 }
 
-absl::StatusOr<v1::ShardState> StateStore::Assemble(const std::string& owner,
-                                                     const std::map<std::string, std::string>& latest) {
+absl::StatusOr<std::vector<StateStore::HistoricSnapshot>> StateStore::ReadHistory(
+    const std::map<std::string, std::string>& properties, const std::string& topic, const std::string& prefix,
+    int timeout_ms) {
+  std::map<std::string, std::string> latest;
+  std::vector<HistoricSnapshot> out;
+  absl::Status s = Scan(properties, topic, prefix + ".state-history", timeout_ms, [&](const RdKafka::Message& m) {
+    const std::string* key = m.key();
+    if (key == nullptr || !key->starts_with(prefix)) return;
+    Apply(m, &latest);
+    if (!key->ends_with("/manifest") || m.payload() == nullptr) return;
+    const std::string owner = key->substr(0, key->size() - 9);
+    AssembledSnapshot a = AssembleOwner(topic, owner, latest);
+    out.push_back({owner, a.manifest.writer(), m.offset(), std::move(a.state)});
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StateStore::AssembledSnapshot StateStore::AssembleOwner(const std::string& topic, const std::string& owner,
+                                                        const std::map<std::string, std::string>& latest) {
+  AssembledSnapshot out{absl::NotFoundError(Cat("no snapshot of ", owner, " in ", topic)), {}, -1};
   auto manifest_it = latest.find(ManifestKey(owner));
-  if (manifest_it == latest.end()) return absl::NotFoundError(Cat("no snapshot of ", owner, " in ", options_.topic));
-  v1::SnapshotManifest manifest;
-  if (!manifest.ParseFromString(manifest_it->second)) {
-    return absl::DataLossError(Cat(options_.topic, " ", ManifestKey(owner), ": not a snapshot manifest"));
+  if (manifest_it == latest.end()) return out;
+  if (!out.manifest.ParseFromString(manifest_it->second)) {
+    out.state = absl::DataLossError(Cat(topic, " ", ManifestKey(owner), ": not a snapshot manifest"));
+    return out;
   }
-  Slots& slots = slots_[owner];
+  const v1::SnapshotManifest& manifest = out.manifest;
   std::vector<v1::SnapshotChunk> chunks;
   for (int slot = 0; slot < 2; ++slot) {
     for (uint32_t i = 0; i < manifest.chunk_count(); ++i) {
@@ -143,20 +190,17 @@ absl::StatusOr<v1::ShardState> StateStore::Assemble(const std::string& owner,
       if (it == latest.end()) continue;
       v1::SnapshotChunk chunk;
       if (!chunk.ParseFromString(it->second)) continue;  // named as missing by AssembleSnapshot if it was needed
-      // This writer's next checkpoint goes into the other slot (another writer's chunks are
-      // keyed apart and never overwritten).
-      if (chunk.snapshot_id() == manifest.snapshot_id() && i == 0 && manifest.writer() == writer_) {
-        slots.slot = slots.confirmed_slot = slot;
-      }
+      if (chunk.snapshot_id() == manifest.snapshot_id() && i == 0) out.slot = slot;
       chunks.push_back(std::move(chunk));
     }
   }
   auto serialized = AssembleSnapshot(manifest, chunks);
-  if (!serialized.ok()) return serialized.status();
-  auto state = ParseShardState(*serialized);
-  if (!state.ok()) return state.status();
-  if (manifest.writer() == writer_) slots.last_snapshot_id = manifest.snapshot_id();
-  return state;
+  if (!serialized.ok()) {
+    out.state = serialized.status();
+  } else {
+    out.state = ParseShardState(*serialized);
+  }
+  return out;
 }
 
 std::string StateStore::ChunkKey(const std::string& owner, const std::string& writer, int slot, uint32_t index) {

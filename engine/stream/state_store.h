@@ -58,6 +58,19 @@ class StateStore {
   // not given up for a moment's error.
   static bool Transient(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
 
+  // Every snapshot completed in `topic` under owners starting with `prefix`, as it stood when its
+  // manifest was written, in the order written: the topic's history until compaction cleans up
+  // superseded records (the fault suite checks each against an oracle: `authwatch verify-state`).
+  struct HistoricSnapshot {
+    std::string owner;
+    std::string writer;  // SnapshotManifest.writer
+    int64_t manifest_offset;
+    absl::StatusOr<v1::ShardState> state;
+  };
+  static absl::StatusOr<std::vector<HistoricSnapshot>> ReadHistory(const std::map<std::string, std::string>& properties,
+                                                                   const std::string& topic, const std::string& prefix,
+                                                                   int timeout_ms);
+
   // Produces a checkpoint: its chunks, then its manifest. Completion is reported through
   // OnDelivery; pending() is 0 once every record is acknowledged.
   // `before_manifest` (tests/faults) runs between the last chunk and the manifest.
@@ -84,12 +97,22 @@ class StateStore {
     int confirmed_slot = 1;  // slot of the latest manifest the broker acknowledged
     std::string last_snapshot_id;
   };
+  struct AssembledSnapshot {
+    absl::StatusOr<v1::ShardState> state;
+    v1::SnapshotManifest manifest;
+    int slot;  // the slot holding its chunks, -1 if none
+  };
+  static AssembledSnapshot AssembleOwner(const std::string& topic, const std::string& owner,
+                                         const std::map<std::string, std::string>& latest);
+  // Reads `topic` (its one partition) from the beginning to its end, by assignment.
+  static absl::Status Scan(const std::map<std::string, std::string>& properties, const std::string& topic,
+                           const std::string& client, int timeout_ms,
+                           const std::function<void(const RdKafka::Message&)>& record);
   static std::string ChunkKey(const std::string& owner, const std::string& writer, int slot, uint32_t index);
   static std::string ManifestKey(const std::string& owner) { return owner + "/manifest"; }
   // One read of the topic (LoadOwners retries it).
   absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> ReadOwners(
       const std::map<std::string, std::string>& properties, const std::vector<std::string>& owners, int timeout_ms);
-  absl::StatusOr<v1::ShardState> Assemble(const std::string& owner, const std::map<std::string, std::string>& latest);
   absl::Status Produce(const std::string& key, const std::string& value);
 
   StateOptions options_;
