@@ -21,7 +21,10 @@ every 5 s), and faults are injected for the whole stream:
 The oracle is `authwatch replay` of the same events, single-threaded. Checkers on the final output:
 every decision of the oracle is on the decisions topic (none missing), nothing else is (none
 invented), repeats are only of the same decision_id (at least once) and counted; the committed offset
-never goes backwards (sampled every 0.5 s); the lag returns to zero within 30 s of the last event.
+never goes backwards (sampled every 0.5 s); the lag returns to zero within 30 s of the last event;
+every snapshot the engine completed (the state topic's history) holds exactly the state of the
+oracle at the snapshot's offset (`authwatch verify-state`, equal digests); every account's events
+are in the input whole and in order (per-account sequence numbers).
 
 Started by tests/faults/run.sh (which starts the broker); tier and seeds from the environment:
 AUTHWATCH_FAULTS (default "none kill9 broker crash"), AUTHWATCH_FAULT_SEEDS (default "7"),
@@ -44,7 +47,8 @@ import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from kafka_test import AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh, wait_for  # noqa: E402
+from kafka_test import (AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh, sequence_gaps,  # noqa: E402
+                        verify_state, wait_for)
 
 FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
@@ -61,7 +65,7 @@ def scenario(seed, tmp):
     events = os.path.join(tmp, f"events-{seed}.jsonl")
     labels = os.path.join(tmp, f"labels-{seed}.json")
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "scenarios", "generate.py"), "--seed", str(seed),
-                    "--accounts", "600", "--days", "1", "--out", events, "--labels", labels],
+                    "--accounts", "600", "--days", "1", "--out", events, "--labels", labels, "--seq"],
                    check=True, capture_output=True, timeout=300)
     with open(events, "rb") as f:
         return [l.rstrip(b"\n") for l in f if l.strip()]
@@ -315,13 +319,21 @@ class FaultTest(unittest.TestCase):
         missing = expected - set(got)
         invented = set(got) - expected
         repeats = len(got) - len(set(got))
+        gaps = sequence_gaps(t.read(t.events, timeout=120, expect=len(lines)))
+        verify_config = os.path.join(t.tmp.name, "verify.yaml")  # the broker directly, not the proxy
+        with open(t.config) as f, open(verify_config, "w") as g:
+            g.write(f.read().replace(f"bootstrap.servers: {listen}\n", f"bootstrap.servers: {BOOTSTRAP}\n")
+                    if proxy else f.read())
+        state, state_errors = verify_state(verify_config)
         with open(log, errors="replace") as f:
             text = f.read()
         result = {"fault": fault, "seed": seed, "events": len(lines), "expected": len(expected), "written": len(got),
                   "missing": len(missing), "invented": len(invented), "repeats": repeats, "engine_kills": kills,
                   "broker_restarts": restarts, "crash_points": crashed, "checkpoints": text.count("state: checkpoint "),
                   "restores": text.count("state: restored snapshot"), "re_read": text.count("restore complete"),
-                  "committed_backwards": len(committed.backwards()), "lag_zero_after_s": round(lag_s, 1),
+                  "committed_backwards": len(committed.backwards()), "sequence_gaps": len(gaps),
+                  "snapshots_checked": state.get("snapshots", 0),
+                  "snapshots_differ": state.get("differ", -1) + state.get("unreadable", 0), "lag_zero_after_s": round(lag_s, 1),
                   "lag_zero_after_produced_s": round(lag_produced_s, 1),
                   "wall_s": round(time.time() - started, 1)}
         if proxy:
@@ -354,6 +366,9 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(sorted(missing), [], "no decision of the oracle missing")
         self.assertEqual(sorted(invented), [], "no decision the oracle does not make")
         self.assertEqual(committed.backwards(), [], "committed offsets never go backwards")
+        self.assertEqual(gaps[:10], [], "every account's events in the input, whole and in order")
+        self.assertEqual(state.get("exit"), 0, f"every snapshot's state equals the oracle's\n{state_errors}")
+        self.assertGreater(state.get("equal", 0), 1, "snapshots were checked")
         if fault in ("kill9", "crash"):
             self.assertGreater(text.count("state: restored snapshot"), 0, "restarts restored a snapshot")
         if fault == "network":

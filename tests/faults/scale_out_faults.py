@@ -21,7 +21,10 @@ once) and counted; each key's decisions are in the order of their triggering eve
 (first occurrences); each input partition's committed offset never goes backwards (sampled
 every 0.5 s); the input lag returns to zero within 30 s of the last event. Unblock records are
 written when a shard's own stream time passes a TTL, so those due after the last real hour are
-not compared.
+not compared. On the state and the input: every snapshot any instance completed during the run
+(the state topic's whole history), of every account and network shard, holds exactly the state
+the oracle reaches at the snapshot's position (`authwatch verify-state`: equal digests); every
+account's events are in the input whole and in order (per-account sequence numbers).
 
 Run by tests/faults/run.sh (which starts the broker) with AUTHWATCH_SCALE_FAULTS (default
 "none kill9 stop scale"), and the seeds, duration and results file of fault_test.py."""
@@ -39,7 +42,7 @@ import zlib
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
-from kafka_test import AW, BOOTSTRAP, ROOT, Engine, Topics, wait_for  # noqa: E402
+from kafka_test import AW, BOOTSTRAP, ROOT, Engine, Topics, sequence_gaps, verify_state, wait_for  # noqa: E402
 
 FAULTS = os.environ.get("AUTHWATCH_SCALE_FAULTS", "none kill9 stop scale").split()
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
@@ -61,7 +64,7 @@ def stream(seed, tmp):
     """A labelled stream of ACCOUNTS accounts over DAYS days, in merge order, with the sentinels."""
     events = os.path.join(tmp, f"events-{seed}.jsonl")
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "scenarios", "generate.py"), "--seed", str(seed),
-                    "--accounts", str(ACCOUNTS), "--days", str(DAYS), "--out", events, "--labels", events + ".labels"],
+                    "--accounts", str(ACCOUNTS), "--days", str(DAYS), "--out", events, "--labels", events + ".labels", "--seq"],
                    check=True, capture_output=True, timeout=300)
     with open(events, "rb") as f:
         lines = [l.rstrip(b"\n") for l in f if l.strip()]
@@ -233,6 +236,11 @@ class ScaleOutFaultTest(unittest.TestCase):
         invented = sorted(set(got) - expected)
         repeats = sum(c - 1 for c in counts.values())
         disorder = order_violations(t.read(t.decisions, timeout=10))
+        gaps = sequence_gaps(t.read(t.events, timeout=600, expect=len(lines)))
+        verify_config = os.path.join(t.tmp.name, "verify.yaml")
+        with open(verify_config, "w") as f:
+            f.write(base)
+        state, state_errors = verify_state(verify_config)
         logs = cluster.logs_full()
         evidence = {"fenced": logs.count(" (lost)"),  # revocations of a member whose session expired
                     "restored_shards": sum(1 for l in logs.splitlines() if " shard " in l and " from offset " in l
@@ -242,6 +250,8 @@ class ScaleOutFaultTest(unittest.TestCase):
                   "accounts": ACCOUNTS, "days": DAYS,
                   "instances": 3, "partitions": PARTITIONS, "decisions": len(expected), "missing": len(missing),
                   "invented": len(invented), "repeats": repeats, "order_violations": len(disorder), "offsets_backwards": len(offsets.backwards()),
+                  "sequence_gaps": len(gaps), "snapshots_checked": state.get("snapshots", 0),
+                  "snapshots_differ": state.get("differ", -1) + state.get("unreadable", 0),
                   "caught_up": caught_up, "lag_zero_after_s": lag_s, **evidence, "faults": events}
         print(json.dumps(result), file=sys.stderr)
         if RESULTS:
@@ -253,6 +263,9 @@ class ScaleOutFaultTest(unittest.TestCase):
         self.assertEqual(missing, [], f"decisions missing\n{cluster.logs()}")
         self.assertEqual(invented, [], f"decisions invented\n{cluster.logs()}")
         self.assertEqual(disorder, [], "each key's decisions in the order of their triggering events")
+        self.assertEqual(gaps[:10], [], "every account's events in the input, whole and in order")
+        self.assertEqual(state.get("exit"), 0, f"every snapshot's state equals the oracle's\n{state_errors}")
+        self.assertGreater(state.get("equal", 0), 3 * PARTITIONS, "snapshots of every shard were checked")
 
     def produce(self, t, lines):
         """The stream at a steady rate over SECONDS, each event to its account's partition."""

@@ -130,6 +130,30 @@ def wait_for(predicate, timeout, step=0.5):
     return predicate()
 
 
+def verify_state(config):
+    """`authwatch verify-state`: every snapshot in the state topic's history against the oracle
+    (the same rules run offline on the input topic). Returns its summary and its stderr."""
+    r = subprocess.run([AW, "verify-state", "--config", config], capture_output=True, timeout=900)
+    lines = r.stdout.decode().splitlines()
+    summary = json.loads(lines[-1]) if lines and lines[-1].startswith('{"summary"') else {}
+    summary["exit"] = r.returncode
+    return summary, r.stderr.decode()[-4000:]
+
+
+def sequence_gaps(messages):
+    """Events whose per-account "seq" (tests/scenarios/generate.py --seq) is not one more than the
+    account's previous one in its partition: the input lost, repeated or reordered something."""
+    last, bad = {}, []
+    for m in messages:
+        e = json.loads(m.value())
+        if "seq" not in e:
+            continue
+        if e["seq"] != last.get(e["account"], 0) + 1:
+            bad.append(f"{e['account']}: seq {e['seq']} after {last.get(e['account'], 0)}")
+        last[e["account"]] = e["seq"]
+    return bad
+
+
 def sample_lines():
     with gzip.open(SAMPLE_GZ, "rb") as f:
         return [l.rstrip(b"\n") for l in f if l.strip()]

@@ -1561,20 +1561,26 @@ def fmt_ts(ms, _cache={}):
     return f"{d}{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
 
 
-def write_events(path, events):
-    ua_json = {}
+def write_events(path, events, seq=False):
+    """JSON lines; with `seq`, each event carries its account's sequence number ("seq", from 1, in
+    time order): the fault suites check that the input the engines read is whole and in order."""
+    ua_json, counter = {}, {}
     out = open(path, "w", encoding="utf-8", newline="\n")
     buf = []
     for t, acc, ip, ok, proto, ua, reason in events:
         u = ua_json.get(ua)
         if u is None:
             u = ua_json[ua] = json.dumps(ua)
+        tail = "}\n"
+        if seq:
+            counter[acc] = n = counter.get(acc, 0) + 1
+            tail = f',"seq":{n}}}\n'
         if ok:
             buf.append(f'{{"ts":"{fmt_ts(t)}","account":"{acc}","ip":"{ip}","result":"success",'
-                       f'"protocol":"{proto}","user_agent":{u}}}\n')
+                       f'"protocol":"{proto}","user_agent":{u}{tail}')
         else:
             buf.append(f'{{"ts":"{fmt_ts(t)}","account":"{acc}","ip":"{ip}","result":"failure",'
-                       f'"protocol":"{proto}","user_agent":{u},"reason":"{reason}"}}\n')
+                       f'"protocol":"{proto}","user_agent":{u},"reason":"{reason}"{tail}')
         if len(buf) >= 50000:
             out.write("".join(buf))
             buf.clear()
@@ -1712,6 +1718,7 @@ def main(argv=None):
     ap.add_argument("--scale", action="store_true", help="the large preset: 5000 accounts over 7 days")
     ap.add_argument("--geoip-dir", default=None, help="folder with asn-ipv{4,6}.csv and dbip-city-ipv{4,6}.mmdb")
     ap.add_argument("--no-geo", action="store_true", help="do not read the DB-IP city databases")
+    ap.add_argument("--seq", action="store_true", help='number each account\'s events ("seq", from 1)')
     args = ap.parse_args(argv)
     if args.accounts is None:
         args.accounts = 5000 if args.scale else 2000
@@ -1742,7 +1749,7 @@ def main(argv=None):
     camps = Campaigns(sc)
     camps.run(kinds, instances)
     sc.events.sort(key=lambda e: e[0])
-    write_events(args.out, sc.events)
+    write_events(args.out, sc.events, args.seq)
     labels = build_labels(sc, camps, args, len(sc.events), kinds, instances)
     with open(args.labels, "w", encoding="utf-8") as f:
         json.dump(labels, f, indent=1)
