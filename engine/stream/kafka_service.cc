@@ -244,6 +244,7 @@ absl::StatusOr<std::unique_ptr<KafkaService>> KafkaService::Create(const AppConf
   (*cconf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(s->callbacks_.get()), err);
   s->consumer_.reset(RdKafka::KafkaConsumer::create(cconf->get(), err));
   if (!s->consumer_) return absl::InvalidArgumentError(Cat("Kafka consumer: ", err));
+  s->consumer_conf_ = *std::move(cconf);
 
   s->registry_ = std::make_shared<prometheus::Registry>();
   s->metrics_ = std::make_unique<EngineMetrics>(s->registry_, AUTHWATCH_VERSION_STRING);
@@ -313,7 +314,7 @@ void KafkaService::Process(RdKafka::Message& m) {
         // Before the committed offset: processed before the restart, output and all. Only the
         // state is rebuilt; the offset is not stored (it is committed already).
         ++stats_.replayed;
-        if (stats_.replayed == 100 && CrashArmed("mid-restore")) Crash("mid-restore");
+        if (stats_.replayed >= 100 && CrashArmed("mid-restore")) Crash("mid-restore");
         output_->set_suppressed(true);
         pipeline->Process(payload, pos);
         output_->set_suppressed(false);
@@ -569,6 +570,46 @@ void KafkaService::FinishCheckpoint(const absl::Status& written, std::chrono::st
   if (ms > 1000) Log(Cat("state: checkpoint took ", static_cast<int64_t>(ms), " ms"));
 }
 
+bool KafkaService::Rejoin(const std::string& reason) {
+  // librdkafka 2.0.2 rejoins with a new member id after a session timeout (the broker was down
+  // longer than session.timeout.ms) while its old one is still registered under the same
+  // group.instance.id; the broker then fences the consumer by itself, and librdkafka makes that
+  // fatal (librdkafka#3437). A new consumer joins cleanly. The fenced one's partitions were
+  // revoked as lost: nothing of ours was committed or checkpointed over the new owner's work.
+  // Fenced again and again means two running instances share the id: that stays fatal.
+  const int64_t now = NowMs();
+  std::erase_if(rejoins_ms_, [now](int64_t t) { return now - t > 600000; });
+  if (rejoins_ms_.size() >= 3) {
+    Log(Cat("fenced 3 times in 10 minutes: does another running instance use group.instance.id ",
+            config_.kafka.instance_id.value_or("(host name)"), "?"));
+    return false;
+  }
+  rejoins_ms_.push_back(now);
+  Log(Cat("fenced (", reason, "); replacing the consumer and joining again"));
+  consumer_->close();
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> fresh(RdKafka::KafkaConsumer::create(consumer_conf_.get(), err));
+  if (!fresh) {
+    Log(Cat("cannot create a new consumer: ", err));
+    return false;
+  }
+  consumer_ = std::move(fresh);
+  ever_assigned_ = false;
+  // One engine for every partition: its state may be ahead of the committed offsets; back to
+  // the latest snapshot, re-read from there (output suppressed up to the committed offsets).
+  if (state_store_ && !scale_out()) {
+    if (absl::Status s = RestoreState(); !s.ok()) {
+      Log(Cat("state: ", FromAbsl(s.message())));
+      return false;
+    }
+  }
+  if (RdKafka::ErrorCode e = consumer_->subscribe(topics_); e != RdKafka::ERR_NO_ERROR) {
+    Log(Cat("subscribe: ", RdKafka::err2str(e)));
+    return false;
+  }
+  return true;
+}
+
 absl::Status KafkaService::Run() {
   if (state_store_ && scale_out()) {
     // Each shard restores its own snapshot when it is assigned (AssignShards).
@@ -597,6 +638,9 @@ absl::Status KafkaService::Run() {
       default:
         ++stats_.broker_errors;
         if (m->err() == RdKafka::ERR__FATAL) {
+          std::string reason;
+          const RdKafka::ErrorCode cause = consumer_->fatal_error(reason);
+          if (cause == RdKafka::ERR_FENCED_INSTANCE_ID && !stop_.load() && Rejoin(reason)) break;
           fatal_error_ = Cat("fatal consumer error: ", m->errstr());
           stop_.store(true);
         }

@@ -74,6 +74,9 @@ class KafkaService {
   // and at a clean stop.
   absl::Status EnsureStateTopic();  // retried while the broker is not ready, until stopped
   absl::Status RestoreState();
+  // After a fatal "fenced by another consumer with the same group.instance.id": replaces the
+  // consumer and joins again (see Run). False when it must not (too often: a duplicate id).
+  bool Rejoin(const std::string& reason);
   void Checkpoint();
   // Waits for the checkpoint's records, then counts and logs it ("state: checkpoint N<what>").
   void FinishCheckpoint(const absl::Status& written, std::chrono::steady_clock::time_point started,
@@ -118,6 +121,8 @@ class KafkaService {
   std::atomic<bool> reload_{false};
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::Conf> consumer_conf_;  // to replace a fenced consumer
+  std::vector<int64_t> rejoins_ms_;               // when Rejoin replaced it
   std::unique_ptr<RdKafka::Producer> producer_;
   std::unique_ptr<RdKafka::Topic> decisions_topic_;
   std::unique_ptr<RdKafka::Topic> dead_letter_topic_;
