@@ -45,11 +45,11 @@ export AUTHWATCH_IT_BOOTSTRAP=$(kafka start)
 # Debian's python3-confluent-kafka is installed for the system interpreter.
 /usr/bin/python3 tests/faults/fault_test.py "$@"
 # Scale-out: three instances of one group (tests/faults/scale_out_faults.py). The short tier stops
-# one past its session timeout (fencing, shards moving both ways); --full adds none, kill9 and
-# scale. AUTHWATCH_SCALE_FAULTS="" skips them.
+# one past its session timeout (fencing, shards moving both ways); --full adds none, kill9, scale,
+# broker and crash. AUTHWATCH_SCALE_FAULTS="" skips them.
 if [[ -n ${AUTHWATCH_SCALE_FAULTS-x} ]]; then
   if [[ -n ${AUTHWATCH_FAULT_RESULTS:-} ]]; then  # --full: every fault on ~1,000,000 events
-    export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-"none kill9 stop scale"}
+    export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-"none kill9 stop scale broker crash"}
     export AUTHWATCH_SCALE_FAULT_ACCOUNTS=${AUTHWATCH_SCALE_FAULT_ACCOUNTS:-4000} AUTHWATCH_SCALE_FAULT_DAYS=${AUTHWATCH_SCALE_FAULT_DAYS:-3}
   else
     export AUTHWATCH_SCALE_FAULTS=${AUTHWATCH_SCALE_FAULTS:-stop}

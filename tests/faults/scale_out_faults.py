@@ -8,6 +8,11 @@ the instances:
   stop      SIGSTOP a random instance for longer than its session timeout (6 s), then SIGCONT:
             its partitions move to the others meanwhile, and the zombie must be fenced
   scale     3 -> 2 -> 3 -> 1 -> 3 instances (clean stops and fresh starts)
+  broker    SIGKILL the broker, restart it after 5 s, twice, under all three instances
+  crash     one instance after the other kills itself at a chosen point (AUTHWATCH_TEST_CRASH_AT):
+            mid-checkpoint (a shard's chunks written, its manifest not), mid-restore (re-reading
+            after a shard's snapshot), after a decision is on the broker and before its offset
+            is stored; each is restarted normally after its crash
 
 The stream is a labelled scenario (tests/scenarios/generate.py, planted attacks): 600 accounts
 over a day (~70,000 events), or AUTHWATCH_SCALE_FAULT_ACCOUNTS over AUTHWATCH_SCALE_FAULT_DAYS
@@ -42,9 +47,10 @@ import zlib
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
-from kafka_test import AW, BOOTSTRAP, ROOT, Engine, Topics, sequence_gaps, verify_state, wait_for  # noqa: E402
+from kafka_test import (AW, BOOTSTRAP, ROOT, Engine, Topics, kafka_sh, sequence_gaps, verify_state,  # noqa: E402
+                        wait_for)
 
-FAULTS = os.environ.get("AUTHWATCH_SCALE_FAULTS", "none kill9 stop scale").split()
+FAULTS = os.environ.get("AUTHWATCH_SCALE_FAULTS", "none kill9 stop scale broker crash").split()
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
 RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
@@ -145,12 +151,12 @@ class Cluster:
     def __init__(self, topics, base):
         self.topics, self.base, self.running, self.stopped_ever = topics, base, {}, set()
 
-    def start(self, name):
+    def start(self, name, env=None):
         config = os.path.join(self.topics.tmp.name, f"{name}.yaml")
         with open(config, "w") as f:
             f.write(self.base.replace(f"  group_id: {self.topics.group}\n",
                                       f"  group_id: {self.topics.group}\n  instance_id: {name}\n"))
-        self.running[name] = Engine(config, os.path.join(self.topics.tmp.name, f"{name}.log"))
+        self.running[name] = Engine(config, os.path.join(self.topics.tmp.name, f"{name}.log"), env=env)
 
     def kill(self, name):
         self.running.pop(name).kill()
@@ -245,7 +251,8 @@ class ScaleOutFaultTest(unittest.TestCase):
         evidence = {"fenced": logs.count(" (lost)"),  # revocations of a member whose session expired
                     "restored_shards": sum(1 for l in logs.splitlines() if " shard " in l and " from offset " in l
                                            and not l.endswith("from offset committed")),
-                    "rebalances": logs.count("assigned ")}
+                    "rebalances": logs.count("assigned "),
+                    "consumers_replaced": logs.count("replacing the consumer and joining again")}
         result = {"suite": "scale-out", "fault": fault, "seed": seed, "seconds": SECONDS, "events": len(real),
                   "accounts": ACCOUNTS, "days": DAYS,
                   "instances": 3, "partitions": PARTITIONS, "decisions": len(expected), "missing": len(missing),
@@ -263,6 +270,10 @@ class ScaleOutFaultTest(unittest.TestCase):
         self.assertEqual(missing, [], f"decisions missing\n{cluster.logs()}")
         self.assertEqual(invented, [], f"decisions invented\n{cluster.logs()}")
         self.assertEqual(disorder, [], "each key's decisions in the order of their triggering events")
+        if fault == "crash":
+            self.assertEqual([e["point"] for e in events if e.get("crashed")],
+                             ["mid-checkpoint", "mid-restore", "after-decision"],
+                             f"every crash point was reached\n{cluster.logs()}")
         self.assertEqual(gaps[:10], [], "every account's events in the input, whole and in order")
         self.assertEqual(state.get("exit"), 0, f"every snapshot's state equals the oracle's\n{state_errors}")
         self.assertGreater(state.get("equal", 0), 3 * PARTITIONS, "snapshots of every shard were checked")
@@ -314,6 +325,31 @@ class ScaleOutFaultTest(unittest.TestCase):
                     cluster.stop(n) if what == "stop" else cluster.start(n)
                 events.append({"at_s": round(time.time() - started, 1), what: names,
                                "instances": len(cluster.running)})
+        elif fault == "broker":
+            for k in range(2):
+                at(SECONDS * (k + 1) / 3)
+                kafka_sh("kill9")
+                time.sleep(5)
+                kafka_sh("restart")
+                events.append({"at_s": round(time.time() - started, 1), "broker": "kill9, restart after 5 s"})
+        elif fault == "crash":
+            # One instance, restarted at each point in turn: its crash mid-checkpoint leaves
+            # snapshots older than the committed offsets, so the next start re-reads (mid-restore).
+            at(SECONDS * 0.2)
+            victim = rng.choice(sorted(cluster.running))
+            cluster.stop(victim)
+            for point in ("mid-checkpoint", "mid-restore", "after-decision"):
+                cluster.start(victim, env={"AUTHWATCH_TEST_CRASH_AT": point})
+                engine = cluster.running.pop(victim)
+                try:
+                    engine.p.wait(SECONDS)
+                    engine.log.close()
+                except subprocess.TimeoutExpired:
+                    engine.stop(60)
+                crashed = f"AUTHWATCH_TEST_CRASH_AT={point}: killing" in cluster.log(victim)
+                events.append({"at_s": round(time.time() - started, 1), "crash": victim, "point": point,
+                               "crashed": crashed})
+            cluster.start(victim)
         else:
             raise ValueError(f"unknown fault {fault}")
 
