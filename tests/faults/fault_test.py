@@ -28,7 +28,8 @@ are in the input whole and in order (per-account sequence numbers).
 
 Started by tests/faults/run.sh (which starts the broker); tier and seeds from the environment:
 AUTHWATCH_FAULTS (default "none kill9 broker crash"), AUTHWATCH_FAULT_SEEDS (default "7"),
-AUTHWATCH_FAULT_SECONDS (default 45) and AUTHWATCH_FAULT_RESULTS (a JSON lines file to append to).
+AUTHWATCH_FAULT_SECONDS (default 45), AUTHWATCH_FAULT_ACCOUNTS and AUTHWATCH_FAULT_DAYS (the stream's
+size, default 600 accounts over one day) and AUTHWATCH_FAULT_RESULTS (a JSON lines file to append to).
 The network fault also needs AUTHWATCH_KAFKA_PROXIED (LISTEN:PROXY ports of the broker's PROXIED
 listener, as given to deploy/kafka/kafka.sh), AUTHWATCH_TOXIPROXY (the server binary, from
 tests/faults/install-toxiproxy.sh) and AUTHWATCH_TOXIPROXY_API (host:port of its HTTP API).
@@ -53,6 +54,10 @@ from kafka_test import (AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh
 FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
+# The stream: 600 accounts over a day (~70,000 events) unless AUTHWATCH_FAULT_ACCOUNTS over
+# AUTHWATCH_FAULT_DAYS say otherwise (4,000 over three days: ~1,000,000).
+ACCOUNTS = int(os.environ.get("AUTHWATCH_FAULT_ACCOUNTS", "600"))
+DAYS = int(os.environ.get("AUTHWATCH_FAULT_DAYS", "1"))
 RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
 LOGS = os.path.join(ROOT, "var", "faults")  # the logs of each test's last run, for a post-mortem
 PROXIED = os.environ.get("AUTHWATCH_KAFKA_PROXIED", "")
@@ -61,11 +66,11 @@ TOXIPROXY_API = os.environ.get("AUTHWATCH_TOXIPROXY_API", "127.0.0.1:19296")
 
 
 def scenario(seed, tmp):
-    """A small labelled stream: 600 accounts over one day with every campaign kind."""
+    """A labelled stream with every campaign kind: ACCOUNTS accounts over DAYS days."""
     events = os.path.join(tmp, f"events-{seed}.jsonl")
     labels = os.path.join(tmp, f"labels-{seed}.json")
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "scenarios", "generate.py"), "--seed", str(seed),
-                    "--accounts", "600", "--days", "1", "--out", events, "--labels", labels, "--seq"],
+                    "--accounts", str(ACCOUNTS), "--days", str(DAYS), "--out", events, "--labels", labels, "--seq"],
                    check=True, capture_output=True, timeout=300)
     with open(events, "rb") as f:
         return [l.rstrip(b"\n") for l in f if l.strip()]
@@ -319,7 +324,7 @@ class FaultTest(unittest.TestCase):
         missing = expected - set(got)
         invented = set(got) - expected
         repeats = len(got) - len(set(got))
-        gaps = sequence_gaps(t.read(t.events, timeout=120, expect=len(lines)))
+        gaps = sequence_gaps(t.read(t.events, timeout=600, expect=len(lines)))
         verify_config = os.path.join(t.tmp.name, "verify.yaml")  # the broker directly, not the proxy
         with open(t.config) as f, open(verify_config, "w") as g:
             g.write(f.read().replace(f"bootstrap.servers: {listen}\n", f"bootstrap.servers: {BOOTSTRAP}\n")

@@ -6,7 +6,8 @@
 #                                  points, and a scale-out instance stopped past its session
 #                                  timeout; one seed, 30 s of stream each
 #   tests/faults/run.sh --full     every fault (none, kill9, broker, crash, network), seeds 7 11 23,
-#                                  45 s each; results appended to bench/results/faults.jsonl
+#                                  ~1,000,000 events in 45 s each; results appended to
+#                                  bench/results/faults.jsonl
 # AUTHWATCH_FAULTS picks faults in either tier, e.g. AUTHWATCH_FAULTS=network tests/faults/run.sh.
 # network: latency and connection resets in bursts between engine and broker, through toxiproxy
 # (built from the Go module proxy by tests/faults/install-toxiproxy.sh when that fault is selected;
@@ -25,6 +26,8 @@ if [[ ${1:-} == --full ]]; then
   export AUTHWATCH_FAULT_SEEDS=${AUTHWATCH_FAULT_SEEDS:-"7 11 23"}
   export AUTHWATCH_FAULT_SECONDS=${AUTHWATCH_FAULT_SECONDS:-45}
   export AUTHWATCH_FAULT_RESULTS=${AUTHWATCH_FAULT_RESULTS:-$root/bench/results/faults.jsonl}
+  # ~1,000,000 events per fault (4,000 accounts over three days)
+  export AUTHWATCH_FAULT_ACCOUNTS=${AUTHWATCH_FAULT_ACCOUNTS:-4000} AUTHWATCH_FAULT_DAYS=${AUTHWATCH_FAULT_DAYS:-3}
   shift
 else
   export AUTHWATCH_FAULTS=${AUTHWATCH_FAULTS:-"kill9 crash"}
