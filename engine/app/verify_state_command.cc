@@ -23,7 +23,9 @@ constexpr char kUsage[] =
     "usage: authwatch verify-state --config FILE [--timeout-s N]\n"
     "Reads the config's input topics and every snapshot ever completed in its state topic (as\n"
     "long as compaction has not cleaned it up), runs the same rules offline on the input, and\n"
-    "compares each snapshot's state digest with the oracle's at the snapshot's position.\n"
+    "compares each snapshot's state digest with the oracle's at the snapshot's position. The\n"
+    "input must still hold every record since the group started (retention): state built from\n"
+    "records deleted since cannot be reproduced, and differs.\n"
     "Prints one JSON line per shard and a summary line; exits 1 if any snapshot differs or\n"
     "cannot be read.\n";
 
@@ -83,6 +85,7 @@ ShardId ParseOwner(const AppConfig& config, const std::string& owner) {
   if (!owner.starts_with(shard_prefix)) return {ShardId::Kind::kSingle, "", -1};
   const std::string rest = owner.substr(shard_prefix.size());
   const size_t slash = rest.rfind('/');
+  if (slash == std::string::npos) return {ShardId::Kind::kSingle, "", -1};  // not written by authwatch
   ShardId id{ShardId::Kind::kAccount, rest.substr(0, slash), std::atoi(rest.c_str() + slash + 1)};
   if (id.topic == config.scale_out.address_topic) id.kind = ShardId::Kind::kAddress;
   if (id.topic == config.scale_out.asn_topic) id.kind = ShardId::Kind::kAsn;
