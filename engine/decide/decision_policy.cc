@@ -23,15 +23,6 @@ uint64_t OffenceKey(const Subject& s, uint64_t origin) {
   return origin == 0 ? h : HashCombine(h, origin);
 }
 
-// Empty (a snapshot from before severities were kept) ranks lowest.
-int SeverityRank(const std::string& s) {
-  if (s == "low") return 1;
-  if (s == "medium") return 2;
-  if (s == "high") return 3;
-  if (s == "critical") return 4;
-  return 0;
-}
-
 }  // namespace
 
 std::string MakeDecisionId(const std::string& rule, const Subject& s, const std::string& scope,
@@ -64,14 +55,11 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   }
   const ActionKind action = s.dry_run ? ActionKind::kMonitor : s.consequence.action;
   const uint64_t key = ActiveKey(s.subject, s.consequence.scope, s.dry_run, s.origin);
-  // A standing decision absorbs any signal that is no stronger, or as strong and no more
-  // severe; a stronger action, or a more severe one of the same action, replaces it.
-  if (auto it = active_.find(key); it != active_.end() && it->second.expires_ms > s.ts_ms) {
-    const int stronger = ActionStrength(action) - ActionStrength(it->second.action);
-    if (stronger < 0 || (stronger == 0 && SeverityRank(s.severity) <= SeverityRank(it->second.severity))) {
-      ++stats_.absorbed_duplicate;
-      return;
-    }
+  // A standing decision absorbs any signal that is no stronger; a stronger action replaces it.
+  if (auto it = active_.find(key); it != active_.end() && it->second.expires_ms > s.ts_ms &&
+                                   ActionStrength(it->second.action) >= ActionStrength(action)) {
+    ++stats_.absorbed_duplicate;
+    return;
   }
   // Escalation counts real offences only, once per decision.
   int offence = 1;
@@ -103,8 +91,7 @@ void DecisionPolicy::OnSignal(const Signal& s, const EventContext& ctx, std::vec
   d.offence = offence;
   d.origin = s.origin_text;
 
-  Active fresh{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id, d.origin,
-               s.severity};
+  Active fresh{s.subject, s.consequence.scope, action, s.dry_run, d.expires_ms, s.rule, d.decision_id, d.origin};
   if (auto it = active_.find(key); it != active_.end()) Count(it->second, -1);
   Count(fresh, +1);
   active_[key] = std::move(fresh);

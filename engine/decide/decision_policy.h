@@ -1,11 +1,7 @@
 // DecisionPolicy: turns signals into decisions.
 //   - At most one active decision per (subject, scope): a signal for a subject that already has
-//     an equal or stronger active action in that scope is absorbed (counted, not written),
-//     unless it is of the same action and more severe; a stronger action (challenge -> block),
-//     or the same action of a more severe rule (a takeover after a new-country challenge),
-//     replaces it with a decision of its own TTL. Absorbing the more severe finding would hide
-//     it from the security team and let its protection end with the milder decision's TTL;
-//     with four severities, an account gets at most four decisions per scope while one stands.
+//     an equal or stronger active action in that scope is absorbed (counted, not written); a
+//     stronger one (challenge -> block) replaces it.
 //   - TTL escalation: a subject's n-th offence within `offence_memory` gets
 //     ttl * escalation_factor^(n-1), capped at max_ttl.
 //   - Allowlists: signals whose subject matches an allow list are absorbed (and counted).
@@ -61,7 +57,6 @@ class DecisionPolicy {
     std::string rule;
     std::string decision_id;
     std::string origin;  // Decision::origin
-    std::string severity;  // the deciding rule's; empty in snapshots written before it was kept
   };
   struct Offences {
     int count = 0;

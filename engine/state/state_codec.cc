@@ -228,7 +228,6 @@ struct StateCodec::Impl {
       d->set_rule(a->rule);
       d->set_decision_id(a->decision_id);
       if (!a->origin.empty()) d->set_origin(a->origin);
-      d->set_severity(a->severity);
     }
     for (const auto& [key, o] : Sorted(p.offences_)) {
       out->add_offence_keys(key);
@@ -496,7 +495,6 @@ struct StateCodec::Impl {
       a.rule = d.rule();
       a.decision_id = d.decision_id();
       a.origin = d.origin();
-      a.severity = d.severity();
       if (!out->active.emplace(d.key(), std::move(a)).second) return bad("appears twice");
     }
     const int n = in.offence_keys_size();
