@@ -31,13 +31,9 @@ constexpr char kUsage[] =
 
 // Every input partition from its beginning to its current end, in offset order.
 absl::StatusOr<std::vector<OracleInput>> ReadInputs(const AppConfig& config, int timeout_ms) {
-  auto conf = MakeKafkaConf(config.kafka.properties, KafkaRole::kConsumer, config.kafka.group_id + ".verify-state");
-  if (!conf.ok()) return conf.status();
-  std::string err;
-  (*conf)->set("enable.auto.commit", "false", err);
-  (*conf)->set("enable.partition.eof", "true", err);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf->get(), err));
-  if (!consumer) return absl::InvalidArgumentError(Cat("verify-state: ", err));
+  auto reader = MakeAssignedReader(config.kafka.properties, config.kafka.group_id + ".verify-state");
+  if (!reader.ok()) return reader.status();
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer = *std::move(reader);
   std::vector<OracleInput> inputs;
   std::vector<RdKafka::TopicPartition*> assignment;
   std::map<std::pair<std::string, int32_t>, std::pair<size_t, int64_t>> open;  // -> input, end offset

@@ -101,4 +101,16 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
   return conf;
 }
 
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeAssignedReader(
+    const std::map<std::string, std::string>& user, const std::string& client) {
+  auto conf = MakeKafkaConf(user, KafkaRole::kConsumer, client);
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  (*conf)->set("enable.auto.commit", "false", err);
+  (*conf)->set("enable.partition.eof", "true", err);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!consumer) return absl::InvalidArgumentError(Cat("Kafka reader ", client, ": ", err));
+  return consumer;
+}
+
 }  // namespace authwatch

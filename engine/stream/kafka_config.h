@@ -21,6 +21,12 @@ enum class KafkaRole : uint8_t { kConsumer, kProducer };
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(
     const std::map<std::string, std::string>& user, KafkaRole role, const std::string& group_id);
 
+// A consumer that reads by assignment, not as a group member: it commits nothing, joins no
+// rebalance, and reports each partition's end (ERR__PARTITION_EOF). For the state store's
+// loads and `authwatch verify-state`.
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeAssignedReader(
+    const std::map<std::string, std::string>& user, const std::string& client);
+
 // "bootstrap.servers=127.0.0.1:9092, sasl.password=*****, ..." for logs.
 std::string RedactedProperties(const std::map<std::string, std::string>& properties);
 bool IsSecretProperty(const std::string& name);

@@ -87,28 +87,38 @@ std::vector<SnapshotVerdict> ShardOracle::Check(const ShardId& shard,
       break;
   }
   // One instance's engine over every partition it was assigned: comparable when there is one.
-  std::vector<SnapshotVerdict> out;
-  for (const v1::ShardState* s : snapshots) {
+  // The snapshots of each such partition are checked in one pass over it.
+  std::vector<SnapshotVerdict> out(snapshots.size());
+  std::map<const OracleInput*, std::vector<size_t>> by_input;
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    const v1::ShardState* s = snapshots[i];
     const OracleInput* in = s->inputs_size() == 1 ? FindInput(s->inputs(0).topic(), s->inputs(0).partition()) : nullptr;
     if (in == nullptr) {
-      out.push_back({SnapshotVerdict::Result::kSkipped, 0, 0,
-                     Cat(s->inputs_size(), " input partitions: their interleaving depends on consumption timing")});
+      out[i] = {SnapshotVerdict::Result::kSkipped, 0, 0,
+                Cat(s->inputs_size(), " input partitions: their interleaving depends on consumption timing")};
     } else {
-      out.push_back(CheckPipeline(*in, ShardRole::kAll, {s})[0]);
+      by_input[in].push_back(i);
     }
+  }
+  for (const auto& [in, indices] : by_input) {
+    std::vector<const v1::ShardState*> of_input;
+    for (size_t i : indices) of_input.push_back(snapshots[i]);
+    std::vector<SnapshotVerdict> verdicts = CheckPipeline(*in, ShardRole::kAll, of_input);
+    for (size_t k = 0; k < indices.size(); ++k) out[indices[k]] = std::move(verdicts[k]);
   }
   return out;
 }
 
+std::unique_ptr<Pipeline> ShardOracle::MakePipeline(ShardRole role) const {
+  auto decoder = MakeDecoder(config_, config_.input.format);  // validated by the caller's start-up
+  auto p = std::make_unique<Pipeline>(*std::move(decoder), enricher_, RulesForRole(rules_, role),
+                                      config_.input.late_allowance_ms, EmitMode::kDecisions, &discard, &discard);
+  p->set_window_memory_budget(config_.limits.window_memory_bytes);
+  return p;
+}
+
 std::vector<SnapshotVerdict> ShardOracle::CheckPipeline(const OracleInput& input, ShardRole role,
                                                         const std::vector<const v1::ShardState*>& snapshots) {
-  auto make = [&] {
-    auto decoder = MakeDecoder(config_, config_.input.format);  // validated by the caller's start-up
-    auto p = std::make_unique<Pipeline>(*std::move(decoder), enricher_, RulesForRole(rules_, role),
-                                        config_.input.late_allowance_ms, EmitMode::kDecisions, &discard, &discard);
-    p->set_window_memory_budget(config_.limits.window_memory_bytes);
-    return p;
-  };
   std::vector<SnapshotVerdict> out(snapshots.size());
   std::multimap<int64_t, size_t> due;  // next offset -> snapshot
   for (size_t i = 0; i < snapshots.size(); ++i) {
@@ -117,7 +127,7 @@ std::vector<SnapshotVerdict> ShardOracle::CheckPipeline(const OracleInput& input
     for (const v1::InputPosition& in : s.inputs()) {
       if (in.topic() == input.topic && in.partition() == input.partition) next = in.next_offset();
     }
-    auto restored = make();
+    auto restored = MakePipeline(role);
     if (next < 0) {
       out[i] = Differ(Cat("no position for ", input.topic, "/", input.partition));
     } else if (absl::Status r = StateCodec::Restore(s, restored->mutable_detection(), restored->mutable_policy());
@@ -128,7 +138,7 @@ std::vector<SnapshotVerdict> ShardOracle::CheckPipeline(const OracleInput& input
       due.emplace(next, i);
     }
   }
-  auto pipeline = make();
+  auto pipeline = MakePipeline(role);
   auto check_up_to = [&](int64_t offset) {  // snapshots whose next record is at `offset` or before
     while (!due.empty() && due.begin()->first <= offset) {
       const size_t i = due.begin()->second;
@@ -137,10 +147,9 @@ std::vector<SnapshotVerdict> ShardOracle::CheckPipeline(const OracleInput& input
       due.erase(due.begin());
     }
   };
-  const std::string name = Cat(input.topic);
   for (const InputRecord& r : input.records) {
     check_up_to(r.offset);
-    pipeline->Process(r.payload, SourcePosition{name, r.offset, input.partition});
+    pipeline->Process(r.payload, SourcePosition{input.topic, r.offset, input.partition});
   }
   const int64_t end = input.records.empty() ? 0 : input.records.back().offset + 1;
   check_up_to(end);
@@ -154,16 +163,12 @@ void ShardOracle::Forward() {
   if (forwarded_) return;
   forwarded_ = std::make_unique<Forwarded>(std::max(config_.scale_out.partitions, 1));
   for (const OracleInput& input : inputs_) {
-    auto decoder = MakeDecoder(config_, config_.input.format);
-    Pipeline p(*std::move(decoder), enricher_, RulesForRole(rules_, ShardRole::kAccount),
-               config_.input.late_allowance_ms, EmitMode::kDecisions, &discard, &discard);
-    p.set_window_memory_budget(config_.limits.window_memory_bytes);
-    p.set_forwarder(forwarded_.get());
+    auto p = MakePipeline(ShardRole::kAccount);
+    p->set_forwarder(forwarded_.get());
     forwarded_->source = input.source;
-    const std::string name = Cat(input.topic);
     for (const InputRecord& r : input.records) {
       forwarded_->offset = r.offset;
-      p.Process(r.payload, SourcePosition{name, r.offset, input.partition});
+      p->Process(r.payload, SourcePosition{input.topic, r.offset, input.partition});
     }
   }
 }

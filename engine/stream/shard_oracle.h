@@ -27,6 +27,8 @@
 
 namespace authwatch {
 
+class Pipeline;
+
 struct InputRecord {
   int64_t offset;
   std::string payload;
@@ -68,6 +70,7 @@ class ShardOracle {
 
  private:
   struct Forwarded;
+  std::unique_ptr<Pipeline> MakePipeline(ShardRole role) const;
   const OracleInput* FindInput(const std::string& topic, int32_t partition) const;
   std::vector<SnapshotVerdict> CheckPipeline(const OracleInput& input, ShardRole role,
                                              const std::vector<const v1::ShardState*>& snapshots);

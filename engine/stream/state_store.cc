@@ -58,14 +58,9 @@ absl::StatusOr<std::map<std::string, absl::StatusOr<v1::ShardState>>> StateStore
 absl::Status StateStore::Scan(const std::map<std::string, std::string>& properties, const std::string& topic,
                               const std::string& client, int timeout_ms,
                               const std::function<void(const RdKafka::Message&)>& record) {
-  auto conf = MakeKafkaConf(properties, KafkaRole::kConsumer, client);
-  if (!conf.ok()) return conf.status();
-  std::string err;
-  // Read by assignment, not as a group member: nothing is committed, no rebalance is joined.
-  (*conf)->set("enable.auto.commit", "false", err);
-  (*conf)->set("enable.partition.eof", "true", err);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf->get(), err));
-  if (!consumer) return absl::InvalidArgumentError(Cat("state loader: ", err));
+  auto reader = MakeAssignedReader(properties, client);
+  if (!reader.ok()) return reader.status();
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer = *std::move(reader);
   int64_t low = 0, high = 0;
   if (RdKafka::ErrorCode e = consumer->query_watermark_offsets(topic, kPartition, &low, &high, timeout_ms);
       e != RdKafka::ERR_NO_ERROR) {
