@@ -51,6 +51,16 @@ void Remember(std::array<AccountProfile::Slot, 3>* slots, uint32_t id, uint16_t 
 
 }  // namespace
 
+uint16_t DeviceFamily(std::string_view user_agent) {
+  uint32_t h = 2166136261u;  // FNV-1a over the text without its digits
+  for (const char c : user_agent) {
+    if (c >= '0' && c <= '9') continue;
+    h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  }
+  const auto folded = static_cast<uint16_t>(h ^ (h >> 16));
+  return folded == 0 ? 1 : folded;
+}
+
 uint16_t PackCountry(const std::string& iso) {
   if (iso.size() != 2) return 0;
   return static_cast<uint16_t>((static_cast<unsigned char>(iso[0]) << 8) | static_cast<unsigned char>(iso[1]));
@@ -77,6 +87,8 @@ bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
   ctx->profile.country_known = Known(p.countries, CountryId(geo), today, horizon);
   ctx->profile.successes = p.successes;
   ctx->profile.established = p.successes >= params_.established_after;
+  const uint16_t device = DeviceFamily(ctx->event->event.user_agent);
+  ctx->profile.device_known = p.devices[0] == 0 || p.devices[0] == device || p.devices[1] == device;
   const int64_t first_ms = int64_t{p.first_seen_s} * 1000;
   ctx->profile.account_new =
       first_ms - origin_ms_ >= params_.warmup_ms && t - first_ms <= params_.new_account_ms;
@@ -120,6 +132,10 @@ void AccountProfiles::Learn(const EventContext& ctx) {
   Remember(&p.asns, geo ? geo->asn : 0, today, horizon);
   Remember(&p.countries, CountryId(geo), today, horizon);
   if (p.successes < UINT16_MAX) ++p.successes;
+  if (const uint16_t device = DeviceFamily(e.event.user_agent); device != p.devices[0]) {
+    p.devices[1] = p.devices[0];
+    p.devices[0] = device;
+  }
   // Late events do not move the "last login" back in time.
   if (static_cast<uint32_t>(t / 1000) >= p.last_success_s) {
     p.last_success_s = static_cast<uint32_t>(t / 1000);

@@ -1,7 +1,8 @@
-// AccountProfiles: what authwatch remembers of each account between logins, in about 80 bytes:
+// AccountProfiles: what authwatch remembers of each account between logins, in 100 bytes:
 // the countries, ASNs and network prefixes it has logged in from successfully (a few slots
-// each, least-used replaced first, forgotten after `horizon`), the last successful login's
-// place and time (for impossible travel), and when the account was first seen.
+// each, least-used replaced first, forgotten after `horizon`), the two device families it used
+// last, the last successful login's place and time (for impossible travel), and when the account
+// was first seen.
 //
 // Only successful logins train a profile: failures are what attackers produce, and learning from
 // them would teach the profile the attacker's networks. A network enters its slots on its
@@ -17,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -25,7 +27,7 @@
 
 namespace authwatch {
 
-// 96 bytes; the map from account key to profile adds ~35 more (see AccountProfiles).
+// 100 bytes; the map from account key to profile adds ~35 more (see AccountProfiles).
 struct AccountProfile {
   struct Slot {
     uint32_t id = 0;        // country code (2 chars), ASN, or 32-bit prefix hash; 0 = empty
@@ -40,6 +42,9 @@ struct AccountProfile {
   uint16_t successes = 0;  // saturating
   uint32_t last_asn = 0;
   uint16_t last_country = 0;  // two ASCII letters packed, 0 unknown
+  // DeviceFamily of the two most recent distinct clients of successful logins, newest first;
+  // 0 = none (no history yet, or a profile restored from a snapshot older than this field).
+  std::array<uint16_t, 2> devices{};
   bool last_has_location = false;
   std::array<Slot, 3> countries{};
   std::array<Slot, 3> asns{};
@@ -57,6 +62,11 @@ struct PreviousLogin {
 
 // Packs an ISO country code into 16 bits (0 when absent).
 uint16_t PackCountry(const std::string& iso);
+// A 16-bit fingerprint (never 0) of the client software and platform a user agent names, its
+// version numbers left out: a browser or mail app updating itself stays the same device family;
+// another browser, app or operating system is another. No user agent is a family of its own
+// (mail protocols often send none).
+uint16_t DeviceFamily(std::string_view user_agent);
 
 class AccountProfiles {
  public:

@@ -19,6 +19,9 @@ struct ProfileFacts {
   bool country_known = false;
   bool account_new = false;     // first seen recently, after the warm-up (see AccountProfiles)
   bool established = false;     // enough history to judge "new country/network" at all
+  // The client's DeviceFamily is one of the account's last two; true when the account has no
+  // device history to compare with (never a reason to ask on its own).
+  bool device_known = false;
   uint32_t successes = 0;       // successful logins so far (saturating)
 };
 

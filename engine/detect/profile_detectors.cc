@@ -112,6 +112,7 @@ void ProfileDetectors::Novelty(const NewLocationParams& p, const EventContext& c
   w.BeginObject()
       .Field("novel", what)
       .Field("prior_successes", f.successes)
+      .Field("device_known", f.device_known)
       .Field("ip", ctx.event->event.ip.ToString())
       .Field("protocol", ctx.event->event.protocol)
       .Field("place", Place(g));

@@ -29,6 +29,11 @@ constexpr char kDetectors[] = R"(
   filter: {asn: [14061]}
   min_successes: 1
   then: [{action: challenge, ttl: 1h}]
+- detector: new-country-new-device
+  type: new_country
+  filter: {established: false, asn_known: false, device_known: false}
+  min_successes: 1
+  then: [{action: challenge, ttl: 1h}]
 - profile: {established_after: 5, warmup: 1d, new_account: 7d}
 - rule: fail-then-succeed
   key: account_ip
@@ -205,6 +210,80 @@ TEST_F(DetectorsTest, FailuresDoNotTrainTheProfile) {
   attacker.ts += kMinute;
   auto fired = Feed(attacker);
   EXPECT_NE(std::find(fired.begin(), fired.end(), "new-country"), fired.end());
+}
+
+TEST(DeviceFamilyTest, VersionsAsideOneFamily) {
+  const char* kFirefox132 = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0";
+  const char* kFirefox133 = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+  const char* kSafariMac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/18.1 Safari/605.1.15";
+  EXPECT_EQ(DeviceFamily(kFirefox132), DeviceFamily(kFirefox133)) << "an update is the same device";
+  EXPECT_NE(DeviceFamily(kFirefox132), DeviceFamily(kSafariMac));
+  EXPECT_NE(DeviceFamily(""), DeviceFamily(kSafariMac)) << "no user agent is a family of its own";
+  EXPECT_NE(DeviceFamily(""), 0);
+}
+
+// A light user (one success so far) whose next success comes from another country, a network
+// and a client the account never used: a stolen password on the thief's machine. The same trip
+// with the user's own phone, or a new phone at home, is not asked about.
+TEST_F(DetectorsTest, NewCountryWithNewDeviceJudgedAfterOneSuccess) {
+  auto has = [](const std::vector<std::string>& v, const char* name) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  Ev owner;
+  owner.success = true;
+  owner.user_agent = "Gmail-Android/2024.11.03";
+  EXPECT_FALSE(has(Feed(owner), "new-country-new-device")) << "the first login is never judged";
+
+  Ev trip = owner;  // the owner's phone in Tokyo
+  trip.ts += 10 * kHour;
+  trip.ip = "218.47.159.210";
+  trip.country = "JP";
+  trip.asn = 4713;
+  trip.lat = 35.68;
+  trip.lon = 139.69;
+  EXPECT_FALSE(has(Feed(trip), "new-country-new-device")) << "a known client travels";
+
+  Ev thief;
+  thief.account = "bob@mail.example";
+  thief.success = true;
+  thief.user_agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Safari/605.1.15";
+  Feed(thief);  // bob's one login, from home in Berlin
+  Ev new_phone = thief;  // a new phone at home: known country and network
+  new_phone.ts += kHour;
+  new_phone.user_agent = "iPhone Mail (22B83)";
+  EXPECT_FALSE(has(Feed(new_phone), "new-country-new-device"));
+  thief.ts += 2 * kHour;
+  thief.ip = "218.47.159.210";
+  thief.country = "JP";
+  thief.asn = 4713;
+  thief.lat = 35.68;
+  thief.lon = 139.69;
+  thief.user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0";
+  auto fired = Feed(thief);
+  EXPECT_TRUE(has(fired, "new-country-new-device"));
+  EXPECT_FALSE(has(fired, "new-country")) << "not established: the country alone is not judged";
+}
+
+// The two most recent clients are remembered: a third pushes out the older one.
+TEST_F(DetectorsTest, DeviceMemoryKeepsTheLastTwoClients) {
+  Ev ev;
+  ev.success = true;
+  const char* kClients[] = {"Thunderbird/128.5.0", "iPhone Mail (22B83)", "FairEmail/1.2251"};
+  for (const char* ua : kClients) {
+    ev.user_agent = ua;
+    Feed(ev);
+    EXPECT_FALSE(ctx_.profile.device_known) << ua << " is new to the account";
+    ev.ts += kHour;
+  }
+  ev.user_agent = kClients[2];
+  Feed(ev);
+  EXPECT_TRUE(ctx_.profile.device_known);
+  ev.user_agent = kClients[1];
+  Feed(ev);
+  EXPECT_TRUE(ctx_.profile.device_known);
+  ev.user_agent = kClients[0];
+  Feed(ev);
+  EXPECT_FALSE(ctx_.profile.device_known) << "pushed out by the two newer clients";
 }
 
 }  // namespace

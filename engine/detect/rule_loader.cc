@@ -315,7 +315,8 @@ bool Compiler::CompileFilter(const YAML::Node& n, Filter* out) {
         {"reason", FilterField::kReason},          {"account", FilterField::kAccount},
         {"ip", FilterField::kIp},                  {"network_known", FilterField::kNetworkKnown},
         {"asn_known", FilterField::kAsnKnown},     {"country_known", FilterField::kCountryKnown},
-        {"account_new", FilterField::kAccountNew}, {"established", FilterField::kEstablished}};
+        {"account_new", FilterField::kAccountNew}, {"established", FilterField::kEstablished},
+        {"device_known", FilterField::kDeviceKnown}};
     bool found = false;
     for (const auto& [name, f] : kFields) {
       if (field == name) {
@@ -327,7 +328,7 @@ bool Compiler::CompileFilter(const YAML::Node& n, Filter* out) {
       Error(DiagCode::kInvalidValue, kv.first,
             Cat("invalid value: unknown filter field '", field,
                          "' (result, protocol, country, asn, reason, account, ip, network_known, "
-                         "asn_known, country_known, account_new, established)"));
+                         "asn_known, country_known, account_new, established, device_known)"));
       ok = false;
       continue;
     }

@@ -148,6 +148,7 @@ bool RuleSet::Evaluate(const Filter& filter, const EventContext& ctx) const {
         case FilterField::kCountryKnown: m = ctx.profile.country_known == c.boolean; break;
         case FilterField::kAccountNew: m = ctx.profile.account_new == c.boolean; break;
         case FilterField::kEstablished: m = ctx.profile.established == c.boolean; break;
+        case FilterField::kDeviceKnown: m = ctx.profile.device_known == c.boolean; break;
         default: m = false;
       }
     }

@@ -34,7 +34,7 @@ struct NamedList {
 // A filter is a conjunction of clauses over event fields and profile facts.
 enum class FilterField : uint8_t {
   kResult, kProtocol, kCountry, kAsn, kReason, kAccount, kIp,  // event fields
-  kNetworkKnown, kAsnKnown, kCountryKnown, kAccountNew, kEstablished,  // profile facts (bool)
+  kNetworkKnown, kAsnKnown, kCountryKnown, kAccountNew, kEstablished, kDeviceKnown,  // profile facts (bool)
 };
 
 struct FilterClause {

@@ -59,7 +59,7 @@ std::string FormatDuration(int64_t ms) {
 std::string DescribeFilter(const Filter& f) {
   static constexpr std::string_view kNames[] = {
       "result", "protocol", "country", "asn", "reason", "account", "ip",
-      "network_known", "asn_known", "country_known", "account_new", "established"};
+      "network_known", "asn_known", "country_known", "account_new", "established", "device_known"};
   std::vector<std::string> parts;
   for (const auto& c : f.clauses) {
     const std::string_view name = kNames[static_cast<int>(c.field)];

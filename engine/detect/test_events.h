@@ -16,6 +16,7 @@ struct Ev {
   std::string ip = "198.51.100.7";
   bool success = false;
   std::string protocol = "imap";
+  std::string user_agent;
   std::string country = "DE";
   uint32_t asn = 3320;
   double lat = 52.52, lon = 13.405;
@@ -29,6 +30,7 @@ struct Ev {
     e.event.ip = *IpAddress::Parse(ip);
     e.event.result = success ? AuthResult::kSuccess : AuthResult::kFailure;
     e.event.protocol = protocol;
+    e.event.user_agent = user_agent;
     auto g = std::make_shared<GeoRecord>();
     g->country_iso = country;
     g->asn = asn;

@@ -186,6 +186,7 @@ struct StateCodec::Impl {
     out->mutable_last_asn()->Reserve(n);
     out->mutable_last_country()->Reserve(n);
     out->mutable_last_has_location()->Reserve(n);
+    out->mutable_devices()->Reserve(n);
     out->mutable_slot_ids()->Reserve(9 * n);
     out->mutable_slot_last_days()->Reserve(3 * n);  // used slots only: typically one of each kind
     out->mutable_slot_uses()->Reserve(3 * n);
@@ -203,6 +204,7 @@ struct StateCodec::Impl {
       out->add_last_asn(a.last_asn);
       out->add_last_country(a.last_country);
       out->add_last_has_location(a.last_has_location);
+      out->add_devices(uint32_t{a.devices[0]} << 16 | a.devices[1]);
       for (const auto* slots : {&a.countries, &a.asns, &a.networks}) {
         for (const AccountProfile::Slot& s : *slots) {
           out->add_slot_ids(s.id);
@@ -427,6 +429,9 @@ struct StateCodec::Impl {
              {"last_has_location", in.last_has_location_size()}}) {
       if (size != n) return bad(Cat("column ", name, " has ", size, " entries for ", n, " accounts"));
     }
+    if (in.devices_size() != 0 && in.devices_size() != n) {
+      return bad(Cat("column devices has ", in.devices_size(), " entries for ", n, " accounts"));
+    }
     if (in.slot_ids_size() != 9 * n) {
       return bad(Cat("column slot_ids has ", in.slot_ids_size(), " entries for ", n, " accounts (9 each)"));
     }
@@ -459,6 +464,9 @@ struct StateCodec::Impl {
       a.last_asn = in.last_asn(i);
       a.last_country = static_cast<uint16_t>(in.last_country(i));
       a.last_has_location = in.last_has_location(i);
+      if (in.devices_size() != 0) {
+        a.devices = {static_cast<uint16_t>(in.devices(i) >> 16), static_cast<uint16_t>(in.devices(i) & 0xFFFF)};
+      }
       int j = 9 * i;
       for (auto* slots : {&a.countries, &a.asns, &a.networks}) {
         for (AccountProfile::Slot& s : *slots) {

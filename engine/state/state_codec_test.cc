@@ -113,6 +113,8 @@ std::vector<EnrichedEvent> Stream(uint64_t seed, size_t n) {
     Ev ev;
     ev.ts = t;
     ev.protocol = kProtocols[rng() % 5];
+    static const char* const kClients[] = {"", "Thunderbird/128.5.0", "iPhone Mail (22B83)", "Mozilla/5.0 Firefox/132.0"};
+    ev.user_agent = kClients[rng() % 4];  // devices: more than the two a profile remembers
     const uint64_t kind = rng() % 100;
     if (kind < 55) {  // a resident at home
       const uint64_t u = rng() % 300;
@@ -449,6 +451,24 @@ TEST_F(BadSnapshotTest, ProfileColumnTooShort) {
   v1::ShardState s = good_;
   s.mutable_profiles()->mutable_successes()->RemoveLast();
   ExpectError(Restore(s), absl::StatusCode::kDataLoss, "state snapshot: profiles: column successes has");
+}
+
+TEST_F(BadSnapshotTest, DevicesColumnOfWrongLength) {
+  v1::ShardState s = good_;
+  ASSERT_GT(s.profiles().devices_size(), 1);
+  s.mutable_profiles()->mutable_devices()->RemoveLast();
+  ExpectError(Restore(s), absl::StatusCode::kDataLoss, "column devices has");
+}
+
+// Snapshots written before profiles remembered devices have no devices column: they restore,
+// and every account then has no device history (device_known until it logs in again).
+TEST_F(BadSnapshotTest, SnapshotWithoutDevicesRestoresWithNoDeviceHistory) {
+  v1::ShardState s = good_;
+  s.mutable_profiles()->clear_devices();
+  ASSERT_TRUE(Restore(s).ok());
+  const v1::ShardState again = StateCodec::Snapshot(target_.engine_, target_.policy_, 6000);
+  ASSERT_EQ(again.profiles().devices_size(), s.profiles().key_deltas_size());
+  for (uint32_t d : again.profiles().devices()) EXPECT_EQ(d, 0u);
 }
 
 TEST_F(BadSnapshotTest, DuplicateProfileKey) {
