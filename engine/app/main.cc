@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "core/allocator.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ constexpr char kHelp[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  authwatch::UseFixedMmapThreshold();
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
       std::strcmp(argv[1], "help") == 0) {
     std::fputs(kHelp, argc < 2 ? stderr : stdout);
