@@ -91,22 +91,18 @@ void ProfileDetectors::Novelty(const NewLocationParams& p, const EventContext& c
   if (p.min_successes != 0 ? f.successes < p.min_successes : !f.established) return;
   const GeoRecord* g = ctx.event->geo.get();
   bool novel = false;
+  switch (p.novelty) {
+    case NoveltyKind::kCountry: novel = g && !g->country_iso.empty() && !f.country_known; break;
+    case NoveltyKind::kAsn: novel = g && g->asn != 0 && !f.asn_known; break;
+    case NoveltyKind::kNetwork: novel = !f.network_known; break;
+  }
+  if (!novel) return;  // most logins: nothing to say, so nothing is formatted
   std::string what;
   switch (p.novelty) {
-    case NoveltyKind::kCountry:
-      novel = g && !g->country_iso.empty() && !f.country_known;
-      what = Cat("country ", g ? g->country_iso : "");
-      break;
-    case NoveltyKind::kAsn:
-      novel = g && g->asn != 0 && !f.asn_known;
-      what = Cat("network AS", g ? g->asn : 0, g && !g->as_org.empty() ? " " + g->as_org : "");
-      break;
-    case NoveltyKind::kNetwork:
-      novel = !f.network_known;
-      what = Cat("network ", ctx.event->prefix.ToString());
-      break;
+    case NoveltyKind::kCountry: what = Cat("country ", g->country_iso); break;
+    case NoveltyKind::kAsn: what = Cat("network AS", g->asn, g->as_org.empty() ? "" : " " + g->as_org); break;
+    case NoveltyKind::kNetwork: what = Cat("network ", ctx.event->prefix.ToString()); break;
   }
-  if (!novel) return;
   std::string evidence;
   JsonWriter w(&evidence);
   w.BeginObject()

@@ -192,6 +192,7 @@ RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, bool create)
   presence.Insert(key);
   auto st = std::make_unique<KeyState>();
   st->conditions.resize(pr.rule->when.size());
+  st->samples.reserve(kMaxSamples);  // one allocation, not one per sample while the ring fills
   auto [pos, ok] = pr.current.emplace(key, std::move(st));
   return pos->second.get();
 }
