@@ -89,6 +89,11 @@ QUIRKS = [
 ]
 
 
+# Campaign kinds whose harm is to one account (the truth's account_truth_note): stopping the
+# campaign means protecting that account, which a tool may do by its account or by the addresses.
+ACCOUNT_PROTECTING = ("distributed", "fail_then_succeed")
+
+
 def load(p):
     with open(p) as f:
         return json.load(f)
@@ -137,6 +142,18 @@ def score(rec, truth):
         a = set(c.get("accounts", []))
         if a:
             s["account_recall"][k] = [len(accts & a), len(a)]
+    # Campaign instances (one attacker's or one botnet's run): detected when any of its addresses
+    # is flagged, or, where the truth names the account to protect (distributed, fail-then-succeed:
+    # ACCOUNT_PROTECTING), that account is.
+    s["instances"] = {}
+    for inst in truth.get("instances", []):
+        k = inst["kind"]
+        hit = bool(flagged & set(inst.get("ips", [])))
+        if k in ACCOUNT_PROTECTING:
+            hit = hit or bool(accts & set(inst.get("accounts", [])))
+        n = s["instances"].setdefault(k, [0, 0])
+        n[0] += hit
+        n[1] += 1
     s["fp_benign_ips"] = sorted(flagged & benign)
     s["fp_benign_accounts"] = sorted(accts & (benign_accts - attacked))
     s["flagged_ips"] = len(flagged)
@@ -256,6 +273,19 @@ def main():
             md.append("|---|" + "|".join(["---:"] * (len(ac) + 1)) + "|")
             md.append("| authwatch | " + " | ".join(fmt_recall(sc["account_recall"][c]) for c in ac)
                       + f" | {len(sc['fp_benign_accounts'])} |")
+            md.append("")
+        inst_rows = [r for r in rows if r.get("score") and r["score"].get("instances")]
+        if inst_rows:
+            kinds = list(inst_rows[0]["score"]["instances"].keys())
+            md.append("Campaign instances detected (an instance is one attacker's run: detected when the tool "
+                      "flagged any of its addresses, or for " + " and ".join(ACCOUNT_PROTECTING)
+                      + " the account it targets; the peers flag addresses only):")
+            md.append("")
+            md.append("| tool | " + " | ".join(f"instances {k}" for k in kinds) + " |")
+            md.append("|---|" + "|".join(["---:"] * len(kinds)) + "|")
+            for r in inst_rows:
+                md.append(f"| {TOOL_LABEL[r['tool']]} | "
+                          + " | ".join(fmt_recall(r["score"]["instances"].get(k)) for k in kinds) + " |")
             md.append("")
         fp_lines = []
         for r in rows:
