@@ -229,18 +229,21 @@ TEST_F(DetectorsTest, NewCountryWithNewDeviceJudgedAfterOneSuccess) {
   auto has = [](const std::vector<std::string>& v, const char* name) {
     return std::find(v.begin(), v.end(), name) != v.end();
   };
+  auto in_tokyo = [](Ev ev) {  // a residential line in Japan (NTT OCN)
+    ev.ip = "218.47.159.210";
+    ev.country = "JP";
+    ev.asn = 4713;
+    ev.lat = 35.68;
+    ev.lon = 139.69;
+    return ev;
+  };
   Ev owner;
   owner.success = true;
   owner.user_agent = "Gmail-Android/2024.11.03";
   EXPECT_FALSE(has(Feed(owner), "new-country-new-device")) << "the first login is never judged";
 
-  Ev trip = owner;  // the owner's phone in Tokyo
+  Ev trip = in_tokyo(owner);  // the owner's phone in Tokyo
   trip.ts += 10 * kHour;
-  trip.ip = "218.47.159.210";
-  trip.country = "JP";
-  trip.asn = 4713;
-  trip.lat = 35.68;
-  trip.lon = 139.69;
   EXPECT_FALSE(has(Feed(trip), "new-country-new-device")) << "a known client travels";
 
   Ev thief;
@@ -252,12 +255,8 @@ TEST_F(DetectorsTest, NewCountryWithNewDeviceJudgedAfterOneSuccess) {
   new_phone.ts += kHour;
   new_phone.user_agent = "iPhone Mail (22B83)";
   EXPECT_FALSE(has(Feed(new_phone), "new-country-new-device"));
+  thief = in_tokyo(thief);
   thief.ts += 2 * kHour;
-  thief.ip = "218.47.159.210";
-  thief.country = "JP";
-  thief.asn = 4713;
-  thief.lat = 35.68;
-  thief.lon = 139.69;
   thief.user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0";
   auto fired = Feed(thief);
   EXPECT_TRUE(has(fired, "new-country-new-device"));
