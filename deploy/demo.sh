@@ -10,9 +10,8 @@ step() { printf '\n=== %s\n' "$*" >&2; }
 step "setup (packages, GeoIP databases, Kafka jars)"
 deploy/setup.sh
 
-step "build (Release) -> build/bin/authwatch"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)"
+step "build (Release, profile-guided) -> build/bin/authwatch"
+deploy/build.sh build
 
 step "check the config and the shipped rules"
 build/bin/authwatch check --config deploy/authwatch.yaml

@@ -3,7 +3,7 @@
 # what is missing, builds twice and runs every suite:
 #   1. deploy/setup.sh                   packages, GeoIP data, Kafka jars (idempotent)
 #   2. build-asan/ (ASan + UBSan)        unit tests with ctest
-#   3. build/ (Release)                  the shipped binary: rule check, contract checks,
+#   3. build/ (Release, deploy/build.sh) the shipped binary: rule check, contract checks,
 #                                        end-to-end replay tests
 #   4. integration tests against a real Kafka broker started by tests/integration/run.sh, and
 #      the short tier of the fault-injection suite (tests/faults/run.sh; --full for all faults)
@@ -27,9 +27,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
-step "release build (build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$jobs"
+step "release build, profile-guided (build/: deploy/build.sh)"
+deploy/build.sh build
 
 step "shipped rules and config"
 build/bin/authwatch check --config deploy/authwatch.yaml
