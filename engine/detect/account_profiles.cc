@@ -87,7 +87,7 @@ bool AccountProfiles::Observe(EventContext* ctx, PreviousLogin* previous) {
   ctx->profile.country_known = Known(p.countries, CountryId(geo), today, horizon);
   ctx->profile.successes = p.successes;
   ctx->profile.established = p.successes >= params_.established_after;
-  const uint16_t device = DeviceFamily(ctx->event->event.user_agent);
+  const uint16_t device = ctx->device_family = DeviceFamily(ctx->event->event.user_agent);
   ctx->profile.device_known = p.devices[0] == 0 || p.devices[0] == device || p.devices[1] == device;
   const int64_t first_ms = int64_t{p.first_seen_s} * 1000;
   ctx->profile.account_new =
@@ -132,7 +132,9 @@ void AccountProfiles::Learn(const EventContext& ctx) {
   Remember(&p.asns, geo ? geo->asn : 0, today, horizon);
   Remember(&p.countries, CountryId(geo), today, horizon);
   if (p.successes < UINT16_MAX) ++p.successes;
-  if (const uint16_t device = DeviceFamily(e.event.user_agent); device != p.devices[0]) {
+  // Observe hashed the user agent of an account it knew; a new account's is hashed here.
+  if (const uint16_t device = inserted ? DeviceFamily(e.event.user_agent) : ctx.device_family;
+      device != p.devices[0]) {
     p.devices[1] = p.devices[0];
     p.devices[0] = device;
   }

@@ -29,6 +29,8 @@ struct EventContext {
   const EnrichedEvent* event = nullptr;
   uint64_t keys[kKeyKindCount] = {};  // stable 64-bit hashes; 0 means "no such key" (asn unknown)
   ProfileFacts profile;
+  uint16_t device_family = 0;  // DeviceFamily of the user agent, set by AccountProfiles::Observe
+                               // for an account it knows (Learn hashes a new account's itself)
   mutable uint64_t list_known = 0;   // lazily evaluated list memberships (bit per list index)
   mutable uint64_t list_member = 0;
   mutable uint64_t filter_known = 0;  // lazily evaluated filters (bit per Filter::id)
