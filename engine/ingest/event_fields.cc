@@ -19,12 +19,16 @@ AccountCheck NormaliseAccount(std::string_view raw, std::string* out) {
   if (trimmed.empty()) return AccountCheck::kEmpty;
   if (trimmed.size() > kMaxAccountBytes) return AccountCheck::kTooLong;
   out->assign(trimmed.data(), trimmed.size());
-  for (char& c : *out) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return AccountCheck::kControlChars;
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  // Every event passes here: one pass without an early exit, written so that it vectorises.
+  unsigned char control = 0;
+  char* p = out->data();
+  const size_t n = out->size();
+  for (size_t i = 0; i < n; ++i) {
+    const auto u = static_cast<unsigned char>(p[i]);
+    control |= static_cast<unsigned char>((u < 0x20) | (u == 0x7f));
+    p[i] = static_cast<char>(u + (static_cast<unsigned char>(u - 'A') < 26 ? 'a' - 'A' : 0));
   }
-  return AccountCheck::kOk;
+  return control != 0 ? AccountCheck::kControlChars : AccountCheck::kOk;
 }
 
 std::optional<IpAddress> ParseClientAddress(std::string_view raw) {

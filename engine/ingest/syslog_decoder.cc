@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include "core/stable_hash.h"
@@ -27,11 +28,36 @@ std::string_view Between(std::string_view s, std::string_view open, char close) 
 
 std::string_view Word(std::string_view s) { return s.substr(0, s.find(' ')); }
 
+// s.rfind(needle) for a needle whose last byte is rarer than spaces: memrchr jumps between its
+// occurrences instead of comparing the needle at every position from the end.
+size_t RFind(std::string_view s, std::string_view needle) {
+  const size_t n = needle.size();
+  for (size_t end = s.size(); end >= n;) {  // candidates end before s[end]
+    const void* hit = memrchr(s.data() + n - 1, needle.back(), end - n + 1);
+    if (hit == nullptr) return std::string_view::npos;
+    const size_t last = static_cast<const char*>(hit) - s.data();
+    if (std::memcmp(s.data() + last + 1 - n, needle.data(), n - 1) == 0) return last + 1 - n;
+    end = last;
+  }
+  return std::string_view::npos;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+constexpr uint32_t Pack3(std::string_view s) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(s[0])) << 16 |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[1])) << 8 | static_cast<unsigned char>(s[2]);
+}
+
+// Every classic line asks: its three letters compared as one integer each, not as strings.
 int Month(std::string_view m) {
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr uint32_t kMonths[] = {Pack3("Jan"), Pack3("Feb"), Pack3("Mar"), Pack3("Apr"),
+                                         Pack3("May"), Pack3("Jun"), Pack3("Jul"), Pack3("Aug"),
+                                         Pack3("Sep"), Pack3("Oct"), Pack3("Nov"), Pack3("Dec")};
+  if (m.size() != 3) return 0;
+  const uint32_t key = Pack3(m);
   for (int i = 0; i < 12; ++i) {
-    if (m == kMonths[i]) return i + 1;
+    if (key == kMonths[i]) return i + 1;
   }
   return 0;
 }
@@ -125,16 +151,29 @@ absl::StatusOr<std::unique_ptr<SyslogEventDecoder>> SyslogEventDecoder::Create(c
   return d;
 }
 
-std::optional<EventTimeMs> SyslogEventDecoder::ClassicTime(std::string_view t) {
+bool SyslogEventDecoder::ClassicTime(std::string_view t, EventTimeMs* ms) {
+  // Consecutive lines mostly share the minute: then only the seconds need parsing.
+  if (fixed_offset_ && t.size() >= 15 && t.substr(0, kMinuteKeyBytes) == minute_ && IsDigit(t[13]) &&
+      IsDigit(t[14])) {
+    const int second = (t[13] - '0') * 10 + (t[14] - '0');
+    if (second <= 60) {
+      *ms = (minute_start_s_ + std::min(second, 59)) * 1000;
+      return true;
+    }
+  }
+  return ParseClassicTime(t, ms);
+}
+
+bool SyslogEventDecoder::ParseClassicTime(std::string_view t, EventTimeMs* ms) {
   // "Nov  2 10:00:01" (day space-padded); optional ".123456" fraction (rsyslog)
-  if (t.size() < 15 || t[3] != ' ' || t[6] != ' ' || t[9] != ':' || t[12] != ':') return std::nullopt;
+  if (t.size() < 15 || t[3] != ' ' || t[6] != ' ' || t[9] != ':' || t[12] != ':') return false;
   const int month = Month(t.substr(0, 3));
   int day, hour, minute, second;
   std::string_view day_text = t.substr(4, 2);
   if (day_text[0] == ' ') day_text.remove_prefix(1);
   if (month == 0 || !Number(day_text, &day) || !Number(t.substr(7, 2), &hour) || !Number(t.substr(10, 2), &minute) ||
       !Number(t.substr(13, 2), &second) || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return std::nullopt;
+    return false;
   }
   // Year-less logs roll over at New Year: a month far before the previous one is next year.
   if (last_month_ != 0 && month < last_month_ - 6) ++year_;
@@ -142,12 +181,15 @@ std::optional<EventTimeMs> SyslogEventDecoder::ClassicTime(std::string_view t) {
   last_month_ = month;
   int64_t secs;
   if (fixed_offset_) {
-    secs = DaysFromCivil(year_, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
-           minute * 60 + std::min(second, 59) - fixed_offset_s_;
+    minute_start_s_ = DaysFromCivil(year_, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+                      hour * 3600 + minute * 60 - fixed_offset_s_;
+    minute_.assign(t.data(), kMinuteKeyBytes);
+    secs = minute_start_s_ + std::min(second, 59);
   } else {
     secs = absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(year_, month, day, hour, minute, second), zone_));
   }
-  return secs * 1000;
+  *ms = secs * 1000;
+  return true;
 }
 
 bool SyslogEventDecoder::ParseJournal(std::string_view line, Envelope* env, Rejection* rejection) {
@@ -228,12 +270,10 @@ bool SyslogEventDecoder::ParseEnvelope(std::string_view line, Envelope* env, Rej
     const bool unpadded = line[3] == ' ' && line[4] != ' ' && line[5] == ' ';
     const std::string padded = unpadded ? Cat(line.substr(0, 4), " ", line.substr(4, 10)) : std::string();
     const std::string_view stamp = unpadded ? std::string_view(padded) : line.substr(0, 15);
-    const auto t = ClassicTime(stamp);
-    if (!t) {
+    if (!ClassicTime(stamp, &env->ts_ms)) {
       Reject(rejection, RejectReason::kBadTime, Cat("syslog timestamp '", stamp, "'"));
       return false;
     }
-    env->ts_ms = *t;
     rest = line.substr(unpadded ? 14 : 15);
     if (StartsWith(rest, ".")) rest.remove_prefix(std::min(rest.size(), rest.find(' ')));  // fraction
   } else if (line.size() >= 20 && line[4] == '-' && line[10] == 'T') {
@@ -385,7 +425,7 @@ DecodeOutcome SyslogEventDecoder::Dovecot(const Envelope& env, std::string_view 
   const std::string_view body = m.substr(login + 8);
   // The user name is the client's text and may hold ">, rip=<addr>,": the address is in the last
   // " rip=" field (only lip, mpid, TLS and session follow it), the user name ends before it.
-  size_t rip = body.rfind(" rip=");
+  size_t rip = RFind(body, " rip=");
   if (rip == std::string_view::npos && StartsWith(body, "rip=")) rip = 0;
   const std::string_view ip = rip == std::string_view::npos ? std::string_view() : Between(body.substr(rip), "rip=", ',');
   std::string_view user;
