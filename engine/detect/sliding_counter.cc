@@ -4,45 +4,58 @@
 
 namespace authwatch {
 namespace {
-int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : (a - b + 1) / b; }
+size_t Slot(int64_t bucket) {
+  return static_cast<size_t>(((bucket % SlidingCounter::kBuckets) + SlidingCounter::kBuckets) % SlidingCounter::kBuckets);
+}
 }  // namespace
 
 void SlidingCounter::Advance(int64_t bucket) {
   if (head_ == INT64_MIN || bucket - head_ >= kBuckets) {
     counts_.fill(0);
+    total_ = 0;
   } else {
-    for (int64_t b = head_ + 1; b <= bucket; ++b) counts_[static_cast<size_t>(b % kBuckets)] = 0;
+    for (int64_t b = head_ + 1; b <= bucket; ++b) {
+      uint16_t& c = counts_[Slot(b)];
+      total_ -= c;
+      c = 0;
+    }
   }
   head_ = bucket;
 }
 
-bool SlidingCounter::Add(EventTimeMs t, int64_t width, uint32_t n) {
-  const int64_t bucket = FloorDiv(t, width);
+bool SlidingCounter::AddAt(int64_t bucket, uint32_t n) {
   if (head_ == INT64_MIN || bucket > head_) {
     Advance(bucket);
   } else if (head_ - bucket >= kBuckets) {
     return false;  // older than the window
   }
-  uint16_t& c = counts_[static_cast<size_t>(((bucket % kBuckets) + kBuckets) % kBuckets)];
-  c = static_cast<uint16_t>(std::min<uint32_t>(uint32_t{c} + n, UINT16_MAX));
+  uint16_t& c = counts_[Slot(bucket)];
+  const auto sum = static_cast<uint16_t>(std::min<uint32_t>(uint32_t{c} + n, UINT16_MAX));
+  total_ += sum - c;
+  c = sum;
   return true;
 }
 
-uint32_t SlidingCounter::Count(EventTimeMs now, int64_t width) const {
+uint32_t SlidingCounter::CountAt(int64_t now_bucket) const {
   if (head_ == INT64_MIN) return 0;
-  const int64_t now_bucket = FloorDiv(now, width);
+  if (now_bucket >= head_) {
+    if (now_bucket - head_ >= kBuckets) return 0;
+    // The window (now_bucket - kBuckets, now_bucket] has left the oldest buckets behind.
+    uint32_t sum = total_;
+    for (int64_t b = head_ - kBuckets + 1; b <= now_bucket - kBuckets; ++b) sum -= counts_[Slot(b)];
+    return sum;
+  }
+  // Asked about a time before the newest bucket: sum the buckets up to it.
   uint32_t sum = 0;
-  // Buckets (now_bucket - kBuckets, now_bucket], of which only those <= head_ hold counts.
-  const int64_t lo = std::max(now_bucket - kBuckets + 1, head_ - kBuckets + 1);
-  const int64_t hi = std::min(now_bucket, head_);
-  for (int64_t b = lo; b <= hi; ++b) {
-    sum += counts_[static_cast<size_t>(((b % kBuckets) + kBuckets) % kBuckets)];
+  for (int64_t b = std::max(now_bucket - kBuckets + 1, head_ - kBuckets + 1); b <= now_bucket; ++b) {
+    sum += counts_[Slot(b)];
   }
   return sum;
 }
 
-bool SlidingCounter::Expired(EventTimeMs now, int64_t width) const {
-  return head_ == INT64_MIN || FloorDiv(now, width) - head_ >= kBuckets;
+void SlidingCounter::Retotal() {
+  total_ = 0;
+  for (uint16_t c : counts_) total_ += c;
 }
 
 }  // namespace authwatch

@@ -5,7 +5,7 @@
 // (floor(now / g) - kBuckets, floor(now / g)]. So an event counts from its own time until
 // between `window - g` and `window` later: exactly `window` for an event at a bucket boundary,
 // up to one bucket width (1/16 of the window) less otherwise. That bounded error is the price
-// of 40 bytes per counter whatever the rate; thresholds are chosen with it in mind.
+// of 48 bytes per counter whatever the rate; thresholds are chosen with it in mind.
 //
 // Late events (t before the newest bucket) land in their own bucket while it is still inside
 // the window; older ones are ignored (Add returns false). Counts saturate at 65535 per bucket.
@@ -28,17 +28,32 @@ class SlidingCounter {
     return window_ms / kBuckets > 0 ? window_ms / kBuckets : 1;
   }
 
+  // The bucket of time t: floor(t / width). A caller updating several counters of one width at
+  // one time computes it once (a 64-bit division costs more than the update itself).
+  static int64_t BucketOf(EventTimeMs t, int64_t bucket_width_ms) {
+    return t >= 0 ? t / bucket_width_ms : (t - bucket_width_ms + 1) / bucket_width_ms;
+  }
+
   // Adds `n` events at time t. Returns false if t is too old to count.
-  bool Add(EventTimeMs t, int64_t bucket_width_ms, uint32_t n = 1);
+  bool Add(EventTimeMs t, int64_t bucket_width_ms, uint32_t n = 1) { return AddAt(BucketOf(t, bucket_width_ms), n); }
   // Events in the window ending at `now` (now >= the newest event's time).
-  uint32_t Count(EventTimeMs now, int64_t bucket_width_ms) const;
+  uint32_t Count(EventTimeMs now, int64_t bucket_width_ms) const { return CountAt(BucketOf(now, bucket_width_ms)); }
   // True when no bucket can count at `now` any more: the state can be dropped.
-  bool Expired(EventTimeMs now, int64_t bucket_width_ms) const;
+  bool Expired(EventTimeMs now, int64_t bucket_width_ms) const { return ExpiredAt(BucketOf(now, bucket_width_ms)); }
+
+  // The same, given BucketOf(time).
+  bool AddAt(int64_t bucket, uint32_t n = 1);
+  uint32_t CountAt(int64_t now_bucket) const;
+  bool ExpiredAt(int64_t now_bucket) const { return head_ == INT64_MIN || now_bucket - head_ >= kBuckets; }
 
  private:
   friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   void Advance(int64_t bucket);
+  void Retotal();  // total_ from counts_ (after a restore)
   int64_t head_ = INT64_MIN;  // index of the newest bucket touched
+  // Sum of counts_, which hold exactly the buckets (head_ - kBuckets, head_]: Count at the newest
+  // bucket, the usual case (a rule is evaluated at the event that just counted), is O(1).
+  uint32_t total_ = 0;
   std::array<uint16_t, kBuckets> counts_{};
 };
 

@@ -1,5 +1,9 @@
 #include "detect/sliding_counter.h"
 
+#include <algorithm>
+#include <random>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace authwatch {
@@ -54,6 +58,34 @@ TEST(SlidingCounterTest, SaturatesInsteadOfWrapping) {
   SlidingCounter c;
   c.Add(kT, kWidth, 70000);
   EXPECT_EQ(c.Count(kT, kWidth), 65535u);
+}
+
+// Count keeps a running total of the buckets in the window; checked here against the plain sum
+// over every event, for random (partly late, partly too old) adds and queries.
+TEST(SlidingCounterTest, CountEqualsTheEventsInTheWindowUnderRandomUse) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    SlidingCounter c;
+    std::vector<int64_t> buckets;  // accepted events, by bucket
+    int64_t head = INT64_MIN;
+    EventTimeMs now = kT;
+    for (int step = 0; step < 200; ++step) {
+      now += static_cast<EventTimeMs>(rng() % (kWindow / 4));
+      const EventTimeMs t = now - static_cast<EventTimeMs>(rng() % (kWindow + kWindow / 2));  // late, or too old
+      const int64_t b = SlidingCounter::BucketOf(t, kWidth);
+      const bool accepted = c.Add(t, kWidth);
+      EXPECT_EQ(accepted, head == INT64_MIN || head - b < SlidingCounter::kBuckets);
+      if (accepted) {
+        buckets.push_back(b);
+        head = std::max(head, b);
+      }
+      const int64_t at = SlidingCounter::BucketOf(now, kWidth);
+      const auto expected = std::count_if(buckets.begin(), buckets.end(), [&](int64_t e) {
+        return e > at - SlidingCounter::kBuckets && e > head - SlidingCounter::kBuckets && e <= at;
+      });
+      ASSERT_EQ(c.Count(now, kWidth), static_cast<uint32_t>(expected)) << "round " << round << " step " << step;
+    }
+  }
 }
 
 }  // namespace

@@ -272,6 +272,7 @@ struct StateCodec::Impl {
       if (in.counts(i) > UINT16_MAX) return Bad(Cat("counter bucket of ", in.counts(i), ", at most 65535"));
       c->counts_[static_cast<size_t>(i)] = static_cast<uint16_t>(in.counts(i));
     }
+    c->Retotal();
     return absl::OkStatus();
   }
 
