@@ -76,10 +76,9 @@ bool RuleSet::InList(int list, const EventContext& ctx) const {
   return member;
 }
 
-bool RuleSet::Matches(const Filter& filter, const EventContext& ctx) const {
+bool RuleSet::MatchesOnce(const Filter& filter, const EventContext& ctx) const {
   if (filter.id < 0) return Evaluate(filter, ctx);
   const uint64_t bit = uint64_t{1} << filter.id;
-  if (ctx.filter_known & bit) return ctx.filter_value & bit;
   const bool m = Evaluate(filter, ctx);
   ctx.filter_known |= bit;
   if (m) ctx.filter_value |= bit;

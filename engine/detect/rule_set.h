@@ -169,12 +169,17 @@ struct RuleSet {
   std::vector<std::string> files;
 
   int FindList(std::string_view name) const;
-  // Evaluates a filter on an event, memoising list memberships in the context.
-  bool Matches(const Filter& filter, const EventContext& ctx) const;
+  // Evaluates a filter on an event, memoising list memberships in the context. Asked about
+  // twenty times per event, mostly for filters already known: that case is inline.
+  bool Matches(const Filter& filter, const EventContext& ctx) const {
+    if (filter.id >= 0 && ((ctx.filter_known >> filter.id) & 1) != 0) return ((ctx.filter_value >> filter.id) & 1) != 0;
+    return MatchesOnce(filter, ctx);
+  }
   // Gives equal filters one id, so Matches evaluates each once per event (CompileRules calls it).
   void AssignFilterIds();
 
  private:
+  bool MatchesOnce(const Filter& filter, const EventContext& ctx) const;  // and memoises
   bool Evaluate(const Filter& filter, const EventContext& ctx) const;
 
  public:

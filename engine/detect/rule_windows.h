@@ -86,7 +86,8 @@ class RuleWindows {
     bool may_create[2] = {true, true};
   };
 
-  KeyState* Find(PerRule& pr, uint64_t key, bool create);
+  // `hash`: the tables' hash of `key` (every StateMap hashes alike).
+  KeyState* Find(PerRule& pr, uint64_t key, size_t hash, bool create);
   // Rebuilds the presence filter of a key kind from the live keys of its rules.
   void RebuildPresence(KeyKind kind);
   void Rotate(PerRule& pr, EventTimeMs t);
@@ -102,6 +103,14 @@ class RuleWindows {
   std::shared_ptr<const RuleSet> rules_;
   std::vector<PerRule> per_rule_;
   std::vector<double> values_;  // scratch for Evaluate, reused across events
+  struct Touch {  // a state an event updates, found in Process's first pass
+    PerRule* pr;
+    KeyState* st;
+    uint32_t matched;     // condition filters the event matches (bit per condition)
+    uint32_t matched_of;  // ratio denominators it matches
+    bool on;              // it matches the rule's trigger
+  };
+  std::vector<Touch> touches_;  // scratch for Process, reused across events
   size_t budget_bytes_ = 0;
   bool over_budget_ = false;   // re-measured every 1024 events
   uint32_t until_measure_ = 0;
