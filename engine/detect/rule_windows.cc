@@ -192,7 +192,6 @@ RuleWindows::KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, size_t hash,
   presence.Insert(key);
   auto st = std::make_unique<KeyState>();
   st->conditions.resize(pr.rule->when.size());
-  st->samples.reserve(kMaxSamples);  // one allocation, not one per sample while the ring fills
   auto [pos, ok] = pr.current.emplace(key, std::move(st));
   return pos->second.get();
 }
@@ -280,8 +279,8 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   // No lookup depends on another rule's update, so the order of effects is unchanged.
   for (const Touch& touch : touches_) {
     __builtin_prefetch(touch.st->conditions.data());
-    __builtin_prefetch(touch.st->samples.data());
   }
+  SharedSample event_sample;  // this event's evidence, made by the first state that keeps it
   for (const Touch& touch : touches_) {
     const PerRule& pr = *touch.pr;
     const CompiledRule& r = *pr.rule;
@@ -297,7 +296,8 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     }
     if (expired) {
       st->first_ms = t;
-      st->samples.clear();
+      for (SharedSample& s : st->samples) s.reset();
+      st->sample_count = 0;
       st->next_sample = 0;
     }
     st->latest_ms = std::max(st->latest_ms, t);
@@ -322,16 +322,19 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
       }
     }
     if (matched != 0 || on) {
-      // Overwrite the oldest sample in place: its strings' memory is reused.
-      // next_sample walks 0, 1, 2, 0, ...: while filling up it is the slot just added.
-      if (st->samples.size() < kMaxSamples) st->samples.emplace_back();
-      Sample& s = st->samples[st->next_sample];
-      s.ts_ms = t;
-      s.ip = ctx.event->event.ip;
-      s.result = ctx.event->event.result;
-      s.account.assign(ctx.event->event.account);
-      s.protocol.assign(ctx.event->event.protocol);
-      st->next_sample = (st->next_sample + 1) % kMaxSamples;
+      // The event's sample is made once, for the first state that keeps it.
+      if (!event_sample) {
+        event_sample = SharedSample::Make();
+        EvidenceSample& s = *event_sample.mutable_sample();
+        s.ts_ms = t;
+        s.ip = ctx.event->event.ip;
+        s.result = ctx.event->event.result;
+        s.account.assign(ctx.event->event.account);
+        s.protocol.assign(ctx.event->event.protocol);
+      }
+      st->samples[st->next_sample] = event_sample;  // replaces the oldest
+      if (st->sample_count < kMaxSamples) ++st->sample_count;
+      st->next_sample = static_cast<uint8_t>((st->next_sample + 1) % kMaxSamples);
     }
     if (!on || t < st->refire_after_ms) continue;
     if (Evaluate(pr, *st, st->latest_ms, &values)) Fire(pr, *st, ctx, values, out);
@@ -396,9 +399,9 @@ void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
   w.EndArray();
   w.Field("first_event", FormatRfc3339(st.first_ms)).Field("last_event", FormatRfc3339(st.latest_ms));
   w.Key("samples").BeginArray();
-  for (size_t k = 0; k < st.samples.size(); ++k) {
+  for (size_t k = 0; k < st.sample_count; ++k) {
     // Oldest first.
-    const Sample& s = st.samples[(st.next_sample + k) % st.samples.size()];
+    const EvidenceSample& s = *st.samples[(st.next_sample + k) % st.sample_count];
     w.BeginObject()
         .Field("ts", FormatRfc3339(s.ts_ms))
         .Field("account", s.account)
@@ -441,7 +444,7 @@ size_t RuleWindows::MemoryBytes() const {
   for (const auto& pr : per_rule_) {
     const size_t n = pr.current.size() + pr.previous.size();
     const size_t per_state = sizeof(KeyState) + pr.rule->when.size() * sizeof(ConditionState) +
-                             kMaxSamples * sizeof(Sample);
+                             kMaxSamples * sizeof(EvidenceSample);  // as if unshared
     bytes += (pr.current.capacity() + pr.previous.capacity()) * (sizeof(uint64_t) + sizeof(void*) + 1) +
              n * per_state;
   }

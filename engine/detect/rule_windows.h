@@ -19,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "detect/key_presence.h"
+#include "detect/shared_sample.h"
 #include "detect/signal.h"
 #include "detect/sliding_counter.h"
 #include "detect/sliding_distinct.h"
@@ -53,13 +54,6 @@ class RuleWindows {
  private:
   friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   static constexpr size_t kMaxSamples = 3;  // evidence samples kept per key
-  struct Sample {
-    EventTimeMs ts_ms;
-    IpAddress ip;
-    AuthResult result;
-    std::string account;
-    std::string protocol;
-  };
   struct ConditionState {
     SlidingCounter numerator;    // count, ratio numerator
     SlidingCounter denominator;  // ratio
@@ -70,8 +64,11 @@ class RuleWindows {
     EventTimeMs latest_ms = 0;       // newest event time seen
     EventTimeMs refire_after_ms = 0; // no new signal before this (the policy's decision stands)
     std::vector<ConditionState> conditions;
-    std::vector<Sample> samples;     // the last few matching events, for evidence
-    size_t next_sample = 0;
+    // The last few matching events, for evidence: a ring that fills 0, 1, 2 (next_sample ==
+    // sample_count) and then wraps.
+    std::array<SharedSample, kMaxSamples> samples;
+    uint8_t sample_count = 0;
+    uint8_t next_sample = 0;
   };
   using StateMap = absl::flat_hash_map<uint64_t, std::unique_ptr<KeyState>>;
   struct PerRule {

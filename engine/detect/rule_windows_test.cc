@@ -64,6 +64,55 @@ TEST(RuleWindowsTest, CountFiresAtThresholdNotBefore) {
             "count(result=failure) = 5 >= 5 within 160s for ip 198.51.100.7");
 }
 
+// Evidence: each rule's samples are the last three events *it* counted, oldest first, even when
+// the rules of one key share an event's sample (a success counted by one rule only must not
+// appear in the other's evidence).
+TEST(RuleWindowsTest, EvidenceSamplesAreEachRulesLastThreeMatches) {
+  Harness h(R"(
+- rule: failures
+  key: ip
+  window: 1h
+  when:
+    - count: {result: failure}
+      at_least: 5
+  then:
+    - {action: block, ttl: 10s}
+- rule: attempts
+  key: ip
+  window: 1h
+  when:
+    - count: {}
+      at_least: 6
+  then:
+    - {action: monitor, ttl: 10s}
+)");
+  Ev ev;
+  std::vector<Signal> last;
+  for (int i = 0; i < 6; ++i) {
+    ev.ts += kSecond;
+    ev.account = "user" + std::to_string(i) + "@mail.example";
+    ev.success = i == 5;  // the sixth attempt succeeds: counted by "attempts" only
+    auto s = h.Feed(ev);
+    if (!s.empty()) last.insert(last.end(), s.begin(), s.end());
+  }
+  ASSERT_EQ(last.size(), 2u);
+  const auto accounts = [](const Signal& s) {
+    std::vector<std::string> out;
+    for (size_t at = s.evidence_json.find("\"account\":\""); at != std::string::npos;
+         at = s.evidence_json.find("\"account\":\"", at + 1)) {
+      const size_t from = at + 11;
+      out.push_back(s.evidence_json.substr(from, s.evidence_json.find('"', from) - from));
+    }
+    return out;
+  };
+  EXPECT_EQ(last[0].rule, "failures");  // fired at the fifth failure
+  EXPECT_EQ(accounts(last[0]),
+            (std::vector<std::string>{"user2@mail.example", "user3@mail.example", "user4@mail.example"}));
+  EXPECT_EQ(last[1].rule, "attempts");  // fired at the success
+  EXPECT_EQ(accounts(last[1]),
+            (std::vector<std::string>{"user3@mail.example", "user4@mail.example", "user5@mail.example"}));
+}
+
 TEST(RuleWindowsTest, WindowEdgesOnEventTime) {
   // Four failures at t (a bucket boundary), the fifth at t + w - 1 ms fires; at t + w it
   // does not, because the first four have left the window.

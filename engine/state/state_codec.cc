@@ -140,7 +140,8 @@ struct StateCodec::Impl {
       if (!Untouched(cs.denominator)) Save(cs.denominator, c->mutable_denominator());
       if (!Untouched(cs.distinct)) Save(cs.distinct, c->mutable_distinct());
     }
-    for (const auto& s : st.samples) {
+    for (size_t i = 0; i < st.sample_count; ++i) {
+      const EvidenceSample& s = *st.samples[i];
       v1::EvidenceSample* e = out->add_samples();
       e->set_ts_before_latest_ms(st.latest_ms - s.ts_ms);
       if (s.ip.is_v4()) {
@@ -337,11 +338,12 @@ struct StateCodec::Impl {
     if (n < RuleWindows::kMaxSamples ? in.next_sample() != n : in.next_sample() >= n) {
       return Bad(Cat("next sample ", in.next_sample(), " with ", n, " samples"));
     }
-    st->next_sample = in.next_sample();
-    st->samples.resize(n);
+    st->next_sample = static_cast<uint8_t>(in.next_sample());
+    st->sample_count = static_cast<uint8_t>(n);
     for (size_t i = 0; i < n; ++i) {
       const v1::EvidenceSample& e = in.samples(static_cast<int>(i));
-      RuleWindows::Sample& s = st->samples[i];
+      st->samples[i] = SharedSample::Make();
+      EvidenceSample& s = *st->samples[i].mutable_sample();
       if (!InRange(e.ts_before_latest_ms())) return Bad("sample time out of range");
       if (e.ip().size() != 4 && e.ip().size() != 16) {
         return Bad(Cat("sample address of ", e.ip().size(), " bytes, expected 4 or 16"));
