@@ -39,13 +39,15 @@ bool RecordReader::Fill() {
   if (eof_) return false;
   // Drop consumed bytes before growing, so the buffer holds at most one record plus a chunk.
   if (start_ > 0) {
-    buffer_.erase(0, start_);
+    std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+    end_ -= start_;
     start_ = 0;
   }
-  const size_t old = buffer_.size();
-  buffer_.resize(old + kReadChunk);
-  const size_t n = std::fread(buffer_.data() + old, 1, kReadChunk, file_);
-  buffer_.resize(old + n);
+  // The buffer only grows (for a record longer than a chunk): resizing it down and up again
+  // would zero-fill a megabyte per read.
+  if (buffer_.size() < end_ + kReadChunk) buffer_.resize(end_ + kReadChunk);
+  const size_t n = std::fread(buffer_.data() + end_, 1, kReadChunk, file_);
+  end_ += n;
   bytes_read_ += n;
   if (n == 0) eof_ = true;
   return n > 0;
@@ -58,7 +60,7 @@ bool RecordReader::Next(std::string_view* record, std::string* error) {
 bool RecordReader::NextLine(std::string_view* record) {
   size_t scan_from = start_;
   for (;;) {
-    const void* nl = std::memchr(buffer_.data() + scan_from, '\n', buffer_.size() - scan_from);
+    const void* nl = std::memchr(buffer_.data() + scan_from, '\n', end_ - scan_from);
     if (nl != nullptr) {
       const size_t end = static_cast<const char*>(nl) - buffer_.data();
       size_t len = end - start_;
@@ -68,11 +70,11 @@ bool RecordReader::NextLine(std::string_view* record) {
       ++record_number_;
       return true;
     }
-    const size_t scanned = buffer_.size() - start_;
+    const size_t scanned = end_ - start_;
     if (!Fill()) {
-      if (start_ < buffer_.size()) {  // last line without a newline
-        *record = std::string_view(buffer_.data() + start_, buffer_.size() - start_);
-        start_ = buffer_.size();
+      if (start_ < end_) {  // last line without a newline
+        *record = std::string_view(buffer_.data() + start_, end_ - start_);
+        start_ = end_;
         ++record_number_;
         return true;
       }
@@ -89,7 +91,7 @@ bool RecordReader::NextDelimited(std::string_view* record, std::string* error) {
     size_t pos = start_;
     int shift = 0;
     bool complete = false;
-    while (pos < buffer_.size() && shift < 64) {
+    while (pos < end_ && shift < 64) {
       const auto b = static_cast<unsigned char>(buffer_[pos++]);
       len |= uint64_t{b & 0x7fu} << shift;
       shift += 7;
@@ -103,14 +105,14 @@ bool RecordReader::NextDelimited(std::string_view* record, std::string* error) {
                             " bytes: not a length-delimited protobuf stream");
       return false;
     }
-    if (complete && buffer_.size() - pos >= len) {
+    if (complete && end_ - pos >= len) {
       *record = std::string_view(buffer_.data() + pos, len);
       start_ = pos + len;
       ++record_number_;
       return true;
     }
     if (!Fill()) {
-      if (start_ < buffer_.size()) {
+      if (start_ < end_) {
         *error = Cat(name_, ": truncated record ", record_number_ + 1, " at end of input");
       }
       return false;

@@ -46,6 +46,7 @@ class RecordReader {
   RecordFraming framing_;
   std::string buffer_;
   size_t start_ = 0;  // first unconsumed byte in buffer_
+  size_t end_ = 0;    // end of the bytes read into buffer_ (its size is its capacity)
   bool eof_ = false;
   int64_t record_number_ = 0;
   uint64_t bytes_read_ = 0;
