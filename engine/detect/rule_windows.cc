@@ -108,7 +108,11 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
     PerRule pr;
     pr.rule = &r;
     pr.bucket_width_ms = SlidingCounter::BucketWidth(r.window_ms);
-    for (const auto& c : r.when) pr.guard.push_back(!c.has_at_least);
+    for (const auto& c : r.when) {
+      pr.guard.push_back(!c.has_at_least);
+      pr.condition_text.push_back(DescribeCondition(c));
+    }
+    pr.window_text = FormatDuration(r.window_ms);
     for (AuthResult result : {AuthResult::kSuccess, AuthResult::kFailure}) {
       bool may = false;
       for (const auto& c : r.when) may |= c.has_at_least && Admits(c.filter, result);
@@ -384,7 +388,7 @@ void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
   w.Key("conditions").BeginArray();
   for (size_t i = 0; i < r.when.size(); ++i) {
     const Condition& c = r.when[i];
-    const std::string what = DescribeCondition(c);
+    const std::string& what = pr.condition_text[i];
     w.BeginObject().Field("aggregate", what).Field("value", values[i]);
     if (c.has_at_least) w.Field("at_least", c.at_least);
     if (c.has_at_most) w.Field("at_most", c.at_most);
@@ -392,9 +396,8 @@ void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
     std::string bound;
     if (c.has_at_least) Append(&bound, " >= ", FormatNumber(c.at_least));
     if (c.has_at_most) Append(&bound, c.has_at_least ? " and" : "", " <= ", FormatNumber(c.at_most));
-    reasons.push_back(Cat(what, " = ", FormatNumber(values[i]), bound, " within ",
-                                   FormatDuration(r.window_ms), " for ", KeyKindName(r.key), " ",
-                                   key_subject.value));
+    reasons.push_back(Cat(what, " = ", FormatNumber(values[i]), bound, " within ", pr.window_text, " for ",
+                          KeyKindName(r.key), " ", key_subject.value));
   }
   w.EndArray();
   w.Field("first_event", FormatRfc3339(st.first_ms)).Field("last_event", FormatRfc3339(st.latest_ms));

@@ -78,6 +78,8 @@ class RuleWindows {
     StateMap current;
     StateMap previous;
     std::vector<bool> guard;  // per condition: only at_most, does not create state
+    std::vector<std::string> condition_text;  // DescribeCondition, per condition (for reasons)
+    std::string window_text;                  // FormatDuration(window)
     // Whether an event of each result (success, failure) can create state for the rule: if
     // not, and its key has no state, the rule has nothing to do with the event at all.
     bool may_create[2] = {true, true};
