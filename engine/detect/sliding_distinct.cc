@@ -22,9 +22,15 @@ size_t Slot(int64_t bucket) {
 
 }  // namespace
 
+void SlidingDistinct::Rebits() {
+  present_bits_ = 0;
+  for (const Entry& e : exact_) present_bits_ |= Bit(e.hash);
+}
+
 void SlidingDistinct::Prune(EventTimeMs now, int64_t window_ms) {
   const int64_t cutoff_s = (now - window_ms) / 1000;
   std::erase_if(exact_, [&](const Entry& e) { return int64_t{e.last_seen_s} <= cutoff_s; });
+  Rebits();
 }
 
 void SlidingDistinct::Add(uint64_t hash, EventTimeMs t, int64_t window_ms) {
@@ -34,10 +40,14 @@ void SlidingDistinct::Add(uint64_t hash, EventTimeMs t, int64_t window_ms) {
     return;
   }
   const auto h32 = static_cast<uint32_t>(hash >> 32);
-  for (Entry& e : exact_) {
-    if (e.hash == h32) {
-      e.last_seen_s = std::max(e.last_seen_s, Seconds(t));
-      return;
+  // A value already in the set was most likely seen lately (a guesser repeating an account):
+  // newest first. A value whose bit is clear is new, and needs no scan at all.
+  if ((present_bits_ & Bit(h32)) != 0) {
+    for (auto e = exact_.rbegin(); e != exact_.rend(); ++e) {
+      if (e->hash == h32) {
+        e->last_seen_s = std::max(e->last_seen_s, Seconds(t));
+        return;
+      }
     }
   }
   if (exact_.size() >= kExactCapacity) Prune(newest_, window_ms);
@@ -47,6 +57,7 @@ void SlidingDistinct::Add(uint64_t hash, EventTimeMs t, int64_t window_ms) {
     return;
   }
   exact_.push_back({h32, Seconds(t)});
+  present_bits_ |= Bit(h32);
 }
 
 void SlidingDistinct::ToSketch(int64_t window_ms) {
@@ -58,6 +69,7 @@ void SlidingDistinct::ToSketch(int64_t window_ms) {
   }
   exact_.clear();
   exact_.shrink_to_fit();
+  present_bits_ = 0;
 }
 
 void SlidingDistinct::SketchAdd(uint64_t hash, EventTimeMs t, int64_t window_ms) {

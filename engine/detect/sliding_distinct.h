@@ -47,11 +47,14 @@ class SlidingDistinct {
     int64_t head = INT64_MIN;  // newest bucket index
     std::array<std::array<uint8_t, kRegisters>, kSketchBuckets> registers{};
   };
+  static uint64_t Bit(uint32_t h32) { return uint64_t{1} << (h32 >> 26); }
+  void Rebits();  // present_bits_ from exact_ (after a prune or a restore)
   void Prune(EventTimeMs now, int64_t window_ms);
   void ToSketch(int64_t window_ms);
   void SketchAdd(uint64_t hash, EventTimeMs t, int64_t window_ms);
 
   std::vector<Entry> exact_;
+  uint64_t present_bits_ = 0;  // Bit(hash) of every exact entry: a one-word Bloom filter
   std::unique_ptr<Sketch> sketch_;
   EventTimeMs newest_ = 0;
 };

@@ -1,6 +1,9 @@
 #include "detect/sliding_distinct.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <random>
 
 #include "core/stable_hash.h"
 #include "gtest/gtest.h"
@@ -22,6 +25,31 @@ TEST(SlidingDistinctTest, CountsDistinctValuesOnce) {
   EXPECT_EQ(d.Count(kT + 1000, kWindow), 10u);
   EXPECT_TRUE(d.Contains(H(3), kT + 1000, kWindow));
   EXPECT_FALSE(d.Contains(H(11), kT + 1000, kWindow));
+}
+
+// Exact mode against a plain map of last-seen seconds: values repeat (a guesser's accounts),
+// expire and return, and the set prunes itself near capacity without turning into a sketch
+// (the values in any one window stay under kExactCapacity).
+TEST(SlidingDistinctTest, ExactCountMatchesLastSeenMapUnderRandomUse) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 50; ++round) {
+    SlidingDistinct d;
+    std::map<uint32_t, int64_t> last_seen_s;  // by the 32-bit hash the set keeps
+    EventTimeMs now = kT;
+    for (int step = 0; step < 2000; ++step) {
+      now += static_cast<EventTimeMs>(rng() % 180000);  // about 40 adds per hour
+      const uint64_t h = H(static_cast<int>(rng() % 200));
+      d.Add(h, now, kWindow);
+      int64_t& seen = last_seen_s[static_cast<uint32_t>(h >> 32)];
+      seen = std::max<int64_t>(seen, now / 1000);
+      const int64_t cutoff_s = (now - kWindow) / 1000;
+      const auto expected = std::count_if(last_seen_s.begin(), last_seen_s.end(),
+                                          [&](const auto& e) { return e.second > cutoff_s; });
+      ASSERT_FALSE(d.is_sketch()) << "round " << round << " step " << step;
+      ASSERT_EQ(d.Count(now, kWindow), static_cast<uint32_t>(expected)) << "round " << round << " step " << step;
+      ASSERT_TRUE(d.Contains(h, now, kWindow));
+    }
+  }
 }
 
 TEST(SlidingDistinctTest, ValueCountsUntilWindowAfterItWasLastSeen) {

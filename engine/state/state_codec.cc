@@ -291,6 +291,7 @@ struct StateCodec::Impl {
     d->exact_.clear();
     d->sketch_.reset();
     for (int i = 0; i < in.exact_hashes_size(); ++i) d->exact_.push_back({in.exact_hashes(i), in.exact_last_seen_s(i)});
+    d->Rebits();
     if (!in.has_sketch()) return absl::OkStatus();
     const v1::HyperLogLogState& s = in.sketch();
     constexpr size_t kBytes = SlidingDistinct::kSketchBuckets * SlidingDistinct::kRegisters;
