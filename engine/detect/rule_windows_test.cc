@@ -68,15 +68,7 @@ TEST(RuleWindowsTest, CountFiresAtThresholdNotBefore) {
 // the rules of one key share an event's sample (a success counted by one rule only must not
 // appear in the other's evidence).
 TEST(RuleWindowsTest, EvidenceSamplesAreEachRulesLastThreeMatches) {
-  Harness h(R"(
-- rule: failures
-  key: ip
-  window: 1h
-  when:
-    - count: {result: failure}
-      at_least: 5
-  then:
-    - {action: block, ttl: 10s}
+  Harness h(std::string(kCountRule) + R"(
 - rule: attempts
   key: ip
   window: 1h
@@ -105,7 +97,7 @@ TEST(RuleWindowsTest, EvidenceSamplesAreEachRulesLastThreeMatches) {
     }
     return out;
   };
-  EXPECT_EQ(last[0].rule, "failures");  // fired at the fifth failure
+  EXPECT_EQ(last[0].rule, "five-failures");  // fired at the fifth failure
   EXPECT_EQ(accounts(last[0]),
             (std::vector<std::string>{"user2@mail.example", "user3@mail.example", "user4@mail.example"}));
   EXPECT_EQ(last[1].rule, "attempts");  // fired at the success
