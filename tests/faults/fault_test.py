@@ -52,6 +52,10 @@ from kafka_test import (AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh
                         verify_state, wait_for)
 
 FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
+KNOWN_FAULTS = ("none", "kill9", "broker", "crash", "network")
+if [f for f in FAULTS if f not in KNOWN_FAULTS]:  # a typo ("kill9,crash") would run no fault and pass
+    sys.exit(f"AUTHWATCH_FAULTS: unknown fault(s) {' '.join(f for f in FAULTS if f not in KNOWN_FAULTS)}; "
+             f"known, space-separated: {' '.join(KNOWN_FAULTS)}")
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
 # The stream: 600 accounts over a day (~70,000 events) unless AUTHWATCH_FAULT_ACCOUNTS over

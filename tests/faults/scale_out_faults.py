@@ -51,6 +51,10 @@ from kafka_test import (AW, BOOTSTRAP, ROOT, Engine, Topics, kafka_sh, sequence_
                         wait_for)
 
 FAULTS = os.environ.get("AUTHWATCH_SCALE_FAULTS", "none kill9 stop scale broker crash").split()
+KNOWN_FAULTS = ("none", "kill9", "stop", "scale", "broker", "crash")
+if [f for f in FAULTS if f not in KNOWN_FAULTS]:  # a typo ("kill9,crash") would run no fault and pass
+    sys.exit(f"AUTHWATCH_SCALE_FAULTS: unknown fault(s) {' '.join(f for f in FAULTS if f not in KNOWN_FAULTS)}; "
+             f"known, space-separated: {' '.join(KNOWN_FAULTS)}")
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
 RESULTS = os.environ.get("AUTHWATCH_FAULT_RESULTS", "")
