@@ -50,8 +50,15 @@ GeoEnricher::GeoEnricher(std::shared_ptr<const GeoDatabaseSet> databases, const 
       generation_capacity_(std::max<size_t>(1, options.cache_entries / 2)) {}
 
 std::shared_ptr<const GeoRecord> GeoEnricher::Lookup(const IpAddress& ip) {
+  // A session's lines, a guesser's run: consecutive events often share their address.
+  if (last_record_ != nullptr && ip == last_ip_) {
+    ++stats_.hits;
+    return last_record_;
+  }
   if (auto it = young_.find(ip); it != young_.end()) {
     ++stats_.hits;
+    last_ip_ = ip;
+    last_record_ = it->second;
     return it->second;
   }
   std::shared_ptr<const GeoRecord> record;
@@ -71,6 +78,8 @@ std::shared_ptr<const GeoRecord> GeoEnricher::Lookup(const IpAddress& ip) {
     young_.reserve(generation_capacity_);
   }
   young_.emplace(ip, record);
+  last_ip_ = ip;
+  last_record_ = record;
   return record;
 }
 
@@ -83,6 +92,7 @@ void GeoEnricher::SetDatabases(std::shared_ptr<const GeoDatabaseSet> databases) 
   databases_ = std::move(databases);
   young_.clear();
   old_.clear();
+  last_record_.reset();  // a reloaded database answers anew, even for the last address
 }
 
 }  // namespace authwatch

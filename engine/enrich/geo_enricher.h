@@ -74,6 +74,8 @@ class GeoEnricher {
   size_t generation_capacity_;
   Cache young_;
   Cache old_;
+  IpAddress last_ip_;  // the last address looked up, and its record (null: none yet)
+  std::shared_ptr<const GeoRecord> last_record_;
   GeoCacheStats stats_;
 };
 

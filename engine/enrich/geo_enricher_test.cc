@@ -237,6 +237,16 @@ TEST(GeoEnricherTest, SetDatabasesEmptiesTheCacheAndUsesTheNewSet) {
   EXPECT_EQ(r->country_iso, "GB");
 }
 
+// The address just looked up is remembered apart from the cache (consecutive events share it):
+// a new database set must answer it anew too.
+TEST(GeoEnricherTest, SetDatabasesForgetsTheLastAddressToo) {
+  GeoEnricher enricher(OpenSet({"geoip2-city.mmdb", "asn.mmdb"}), Options());
+  EXPECT_EQ(enricher.Lookup(Ip("81.2.69.142"))->asn, 20712u);
+  EXPECT_EQ(enricher.Lookup(Ip("81.2.69.142"))->asn, 20712u);
+  enricher.SetDatabases(OpenSet({"dbip-flat-v4.mmdb"}));
+  EXPECT_EQ(enricher.Lookup(Ip("81.2.69.142"))->asn, 0u) << "served from the new set";
+}
+
 TEST(GeoEnricherTest, WorksWithoutDatabases) {
   GeoEnricher enricher(nullptr, Options());
   EnrichedEvent e = EventFrom("81.2.69.142");
