@@ -19,6 +19,10 @@ std::optional<EventTimeMs> ParseRfc3339(std::string_view text);
 // "2026-11-02T08:15:30.123Z" (always milliseconds, always Z).
 std::string FormatRfc3339(EventTimeMs ms);
 
+// floor(t / width): the index of the width-long slice of event time holding t, also before the
+// epoch (where C++ division would round towards zero). Sliding windows bucket time with it.
+constexpr int64_t FloorDiv(int64_t t, int64_t width) { return t >= 0 ? t / width : (t - width + 1) / width; }
+
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 

@@ -148,13 +148,12 @@ void RuleWindows::RebuildPresence(KeyKind kind) {
   }
 }
 
-void RuleWindows::Rotate(PerRule& pr, EventTimeMs t) {
+void RuleWindows::TurnGenerations(PerRule& pr, EventTimeMs t) {
   if (pr.generation_start_ms == 0) {
     pr.generation_start_ms = t;
     return;
   }
   const int64_t w = pr.rule->window_ms;
-  if (t < pr.generation_start_ms + w) return;
   Bury(std::move(pr.previous));
   pr.previous = std::move(pr.current);  // state touched in the ending generation: keep it old
   pr.current = StateMap();
@@ -232,7 +231,7 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     const CompiledRule& r = *pr.rule;
     // Generations turn by event time, at every event, whatever the event does to the rule: the
     // state kept is then the same whichever lookups are skipped below.
-    if (t >= pr.generation_start_ms + pr.rule->window_ms || pr.generation_start_ms == 0) Rotate(pr, t);
+    Rotate(pr, t);
     const uint64_t key = ctx.key(r.key);
     if (key == 0) continue;  // e.g. an asn-keyed rule and an address in no ASN database
     // Most events are successes, most rules are made by failures, and most addresses have no
@@ -343,7 +342,6 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (!on || t < st->refire_after_ms) continue;
     if (Evaluate(pr, *st, st->latest_ms, &values)) Fire(pr, *st, ctx, values, out);
   }
-  touches_.clear();
 }
 
 bool RuleWindows::Evaluate(const PerRule& pr, const KeyState& st, EventTimeMs now,

@@ -89,7 +89,12 @@ class RuleWindows {
   KeyState* Find(PerRule& pr, uint64_t key, size_t hash, bool create);
   // Rebuilds the presence filter of a key kind from the live keys of its rules.
   void RebuildPresence(KeyKind kind);
-  void Rotate(PerRule& pr, EventTimeMs t);
+  // Turns the rule's generations once its window has passed. Asked for every rule at every
+  // event and rarely due: the check is inline, the turn is not.
+  void Rotate(PerRule& pr, EventTimeMs t) {
+    if (pr.generation_start_ms == 0 || t >= pr.generation_start_ms + pr.rule->window_ms) TurnGenerations(pr, t);
+  }
+  void TurnGenerations(PerRule& pr, EventTimeMs t);
   // A dropped generation is freed a slice per event rather than at once: a generation of an
   // hour-long window can hold 10^6 keys, and freeing them in one go stalls the stream for tens
   // of milliseconds. Dead state: not counted, not snapshotted.

@@ -30,9 +30,7 @@ class SlidingCounter {
 
   // The bucket of time t: floor(t / width). A caller updating several counters of one width at
   // one time computes it once (a 64-bit division costs more than the update itself).
-  static int64_t BucketOf(EventTimeMs t, int64_t bucket_width_ms) {
-    return t >= 0 ? t / bucket_width_ms : (t - bucket_width_ms + 1) / bucket_width_ms;
-  }
+  static int64_t BucketOf(EventTimeMs t, int64_t bucket_width_ms) { return FloorDiv(t, bucket_width_ms); }
 
   // Adds `n` events at time t. Returns false if t is too old to count.
   bool Add(EventTimeMs t, int64_t bucket_width_ms, uint32_t n = 1) { return AddAt(BucketOf(t, bucket_width_ms), n); }

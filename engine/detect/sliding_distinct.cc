@@ -10,7 +10,6 @@
 namespace authwatch {
 namespace {
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : (a - b + 1) / b; }
 uint32_t Seconds(EventTimeMs t) { return static_cast<uint32_t>(t / 1000); }
 int64_t SketchWidth(int64_t window_ms) {
   return std::max<int64_t>(1, window_ms / SlidingDistinct::kSketchBuckets);
