@@ -327,13 +327,8 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (matched != 0 || on) {
       // The event's sample is made once, for the first state that keeps it.
       if (!event_sample) {
-        event_sample = SharedSample::Make();
-        EvidenceSample& s = *event_sample.mutable_sample();
-        s.ts_ms = t;
-        s.ip = ctx.event->event.ip;
-        s.result = ctx.event->event.result;
-        s.account.assign(ctx.event->event.account);
-        s.protocol.assign(ctx.event->event.protocol);
+        const AuthEvent& ev = ctx.event->event;
+        event_sample = SharedSample::Make(t, ev.ip, ev.result, ev.account, ev.protocol);
       }
       st->samples[st->next_sample] = event_sample;  // replaces the oldest
       if (st->sample_count < kMaxSamples) ++st->sample_count;

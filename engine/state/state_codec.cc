@@ -153,8 +153,8 @@ struct StateCodec::Impl {
         e->set_ip(reinterpret_cast<const char*>(s.ip.bytes().data()), s.ip.bytes().size());
       }
       e->set_result(s.result == AuthResult::kSuccess ? v1::AUTH_RESULT_SUCCESS : v1::AUTH_RESULT_FAILURE);
-      e->set_account(s.account);
-      e->set_protocol(s.protocol);
+      e->set_account(s.account.data(), s.account.size());
+      e->set_protocol(s.protocol.data(), s.protocol.size());
     }
     out->set_next_sample(static_cast<uint32_t>(st.next_sample));
   }
@@ -343,8 +343,6 @@ struct StateCodec::Impl {
     st->sample_count = static_cast<uint8_t>(n);
     for (size_t i = 0; i < n; ++i) {
       const v1::EvidenceSample& e = in.samples(static_cast<int>(i));
-      st->samples[i] = SharedSample::Make();
-      EvidenceSample& s = *st->samples[i].mutable_sample();
       if (!InRange(e.ts_before_latest_ms())) return Bad("sample time out of range");
       if (e.ip().size() != 4 && e.ip().size() != 16) {
         return Bad(Cat("sample address of ", e.ip().size(), " bytes, expected 4 or 16"));
@@ -353,17 +351,18 @@ struct StateCodec::Impl {
         return Bad(Cat("sample result ", static_cast<int>(e.result())));
       }
       const auto* b = reinterpret_cast<const uint8_t*>(e.ip().data());
+      IpAddress ip;
       if (e.ip().size() == 4) {
-        s.ip = IpAddress::FromV4(uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3]);
+        ip = IpAddress::FromV4(uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3]);
       } else {
         std::array<uint8_t, 16> bytes;
         std::copy(b, b + 16, bytes.begin());
-        s.ip = IpAddress::FromV6(bytes);
+        ip = IpAddress::FromV6(bytes);
       }
-      s.ts_ms = in.latest_ms() - e.ts_before_latest_ms();
-      s.result = e.result() == v1::AUTH_RESULT_SUCCESS ? AuthResult::kSuccess : AuthResult::kFailure;
-      s.account = e.account();
-      s.protocol = e.protocol();
+      st->samples[i] = SharedSample::Make(
+          in.latest_ms() - e.ts_before_latest_ms(), ip,
+          e.result() == v1::AUTH_RESULT_SUCCESS ? AuthResult::kSuccess : AuthResult::kFailure, e.account(),
+          e.protocol());
     }
     return absl::OkStatus();
   }
