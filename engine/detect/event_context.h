@@ -25,6 +25,17 @@ struct ProfileFacts {
   uint32_t successes = 0;       // successful logins so far (saturating)
 };
 
+// The result and profile facts of an event as bits, which most filters test with one mask
+// (Filter::on_facts).
+inline constexpr uint32_t kFactSuccess = 1u << 0;
+inline constexpr uint32_t kFactFailure = 1u << 1;
+inline constexpr uint32_t kFactNetworkKnown = 1u << 2;
+inline constexpr uint32_t kFactAsnKnown = 1u << 3;
+inline constexpr uint32_t kFactCountryKnown = 1u << 4;
+inline constexpr uint32_t kFactAccountNew = 1u << 5;
+inline constexpr uint32_t kFactEstablished = 1u << 6;
+inline constexpr uint32_t kFactDeviceKnown = 1u << 7;
+
 struct EventContext {
   const EnrichedEvent* event = nullptr;
   uint64_t keys[kKeyKindCount] = {};  // stable 64-bit hashes; 0 means "no such key" (asn unknown)
@@ -35,9 +46,19 @@ struct EventContext {
   mutable uint64_t list_member = 0;
   mutable uint64_t filter_known = 0;  // lazily evaluated filters (bit per Filter::id)
   mutable uint64_t filter_value = 0;
+  mutable uint32_t fact_bits = 0;  // kFact* bits, made on first use (after the profile facts)
+  mutable bool facts_known = false;
 
   uint64_t key(KeyKind k) const { return keys[static_cast<int>(k)]; }
   EventTimeMs ts() const { return event->event.ts_ms; }
+  uint32_t facts() const {
+    if (!facts_known) {
+      fact_bits = ComputeFacts();
+      facts_known = true;
+    }
+    return fact_bits;
+  }
+  uint32_t ComputeFacts() const;
 };
 
 // Fills keys from the event (profile facts are filled by AccountProfiles).

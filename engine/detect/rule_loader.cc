@@ -774,7 +774,7 @@ RuleLoadResult CompileRules(const std::vector<RuleSource>& sources) {
     if (!t.ignore_asns_list.empty()) t.ignore_asns = set->FindList(t.ignore_asns_list);
   }
   for (auto& n : set->novelty) ResolveFilterLists(*set, &n.filter);
-  set->AssignFilterIds();
+  set->CompileFilters();
   for (size_t i = 0; i < set->lists.size(); ++i) {
     if (!used[i]) {
       Diagnostic d;

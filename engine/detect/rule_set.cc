@@ -85,7 +85,57 @@ bool RuleSet::MatchesOnce(const Filter& filter, const EventContext& ctx) const {
   return m;
 }
 
-void RuleSet::AssignFilterIds() {
+namespace {
+
+// The fact a clause on a profile field asks, or 0 for a clause that is not about one.
+uint32_t FactOf(FilterField f) {
+  switch (f) {
+    case FilterField::kNetworkKnown: return kFactNetworkKnown;
+    case FilterField::kAsnKnown: return kFactAsnKnown;
+    case FilterField::kCountryKnown: return kFactCountryKnown;
+    case FilterField::kAccountNew: return kFactAccountNew;
+    case FilterField::kEstablished: return kFactEstablished;
+    case FilterField::kDeviceKnown: return kFactDeviceKnown;
+    default: return 0;
+  }
+}
+
+// A filter as (facts & mask) == want, when every clause asks the result or a profile fact; the
+// same answers as Evaluate, which a clause passes when its match differs from its negation.
+void CompileOnFacts(Filter* f) {
+  uint32_t mask = 0, want = 0;
+  bool never = false;
+  const auto require = [&](uint32_t bit, bool set) {
+    if ((mask & bit) != 0 && ((want & bit) != 0) != set) never = true;  // asks both ways
+    mask |= bit;
+    if (set) want |= bit;
+  };
+  for (const FilterClause& c : f->clauses) {
+    if (c.list >= 0) return;
+    if (c.field == FilterField::kResult) {
+      // The clause matches a result whose bit is in the mask (bit 0 success, bit 1 failure).
+      const bool success_passes = ((c.result_mask & 1) != 0) != c.negate;
+      const bool failure_passes = ((c.result_mask & 2) != 0) != c.negate;
+      if (!success_passes && !failure_passes) never = true;
+      else if (!success_passes) require(kFactFailure, true);
+      else if (!failure_passes) require(kFactSuccess, true);
+    } else if (const uint32_t bit = FactOf(c.field); bit != 0) {
+      require(bit, c.boolean != c.negate);
+    } else {
+      return;  // strings, numbers: evaluated clause by clause
+    }
+  }
+  if (never) {  // no event is both a success and a failure
+    mask = want = kFactSuccess | kFactFailure;
+  }
+  f->on_facts = true;
+  f->facts_mask = mask;
+  f->facts_want = want;
+}
+
+}  // namespace
+
+void RuleSet::CompileFilters() {
   std::vector<Filter*> all;
   for (auto& r : rules) {
     all.push_back(&r.on);
@@ -98,7 +148,9 @@ void RuleSet::AssignFilterIds() {
   for (auto& n : novelty) all.push_back(&n.filter);
   std::vector<const Filter*> distinct;
   for (Filter* f : all) {
+    CompileOnFacts(f);
     f->id = -1;
+    if (f->on_facts) continue;  // a mask test costs less than the memo
     if (f->empty()) continue;  // matches everything: nothing to cache
     auto same = [f](const Filter* d) {
       if (d->clauses.size() != f->clauses.size()) return false;

@@ -53,6 +53,11 @@ struct Filter {
   // Equal filters of one rule set share an id (0..63), and an event evaluates each id once: the
   // shipped rules ask {result: failure} and the like dozens of times per event. -1: not cached.
   int id = -1;
+  // Set by RuleSet::CompileFilters when every clause asks the result or a profile fact (most
+  // filters): the filter is then one mask test of the event's facts (EventContext::facts).
+  bool on_facts = false;
+  uint32_t facts_mask = 0;
+  uint32_t facts_want = 0;
   bool empty() const { return clauses.empty(); }
 };
 
@@ -172,11 +177,13 @@ struct RuleSet {
   // Evaluates a filter on an event, memoising list memberships in the context. Asked about
   // twenty times per event, mostly for filters already known: that case is inline.
   bool Matches(const Filter& filter, const EventContext& ctx) const {
+    if (filter.on_facts) return (ctx.facts() & filter.facts_mask) == filter.facts_want;
     if (filter.id >= 0 && ((ctx.filter_known >> filter.id) & 1) != 0) return ((ctx.filter_value >> filter.id) & 1) != 0;
     return MatchesOnce(filter, ctx);
   }
-  // Gives equal filters one id, so Matches evaluates each once per event (CompileRules calls it).
-  void AssignFilterIds();
+  // Gives equal filters one id, so Matches evaluates each once per event, and compiles the
+  // filters that ask only facts (see Filter::on_facts). CompileRules calls it.
+  void CompileFilters();
 
  private:
   bool MatchesOnce(const Filter& filter, const EventContext& ctx) const;  // and memoises
