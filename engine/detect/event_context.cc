@@ -32,12 +32,4 @@ void ComputeKeys(const EnrichedEvent& e, EventContext* ctx) {
   ctx->facts_known = false;
 }
 
-uint32_t EventContext::ComputeFacts() const {
-  const ProfileFacts& p = profile;
-  return (event->event.result == AuthResult::kSuccess ? kFactSuccess : kFactFailure) |
-         (p.network_known ? kFactNetworkKnown : 0) | (p.asn_known ? kFactAsnKnown : 0) |
-         (p.country_known ? kFactCountryKnown : 0) | (p.account_new ? kFactAccountNew : 0) |
-         (p.established ? kFactEstablished : 0) | (p.device_known ? kFactDeviceKnown : 0);
-}
-
 }  // namespace authwatch

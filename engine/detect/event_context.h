@@ -25,8 +25,8 @@ struct ProfileFacts {
   uint32_t successes = 0;       // successful logins so far (saturating)
 };
 
-// The result and profile facts of an event as bits, which most filters test with one mask
-// (Filter::on_facts).
+// The result and profile facts of an event as bits (RuleSet::Facts), which most filters test
+// with one mask (Filter::on_facts).
 inline constexpr uint32_t kFactSuccess = 1u << 0;
 inline constexpr uint32_t kFactFailure = 1u << 1;
 inline constexpr uint32_t kFactNetworkKnown = 1u << 2;
@@ -46,19 +46,12 @@ struct EventContext {
   mutable uint64_t list_member = 0;
   mutable uint64_t filter_known = 0;  // lazily evaluated filters (bit per Filter::id)
   mutable uint64_t filter_value = 0;
-  mutable uint32_t fact_bits = 0;  // kFact* bits, made on first use (after the profile facts)
+  mutable uint32_t fact_bits = 0;  // RuleSet::Facts, made on first use (after the profile facts)
   mutable bool facts_known = false;
 
   uint64_t key(KeyKind k) const { return keys[static_cast<int>(k)]; }
   EventTimeMs ts() const { return event->event.ts_ms; }
-  uint32_t facts() const {
-    if (!facts_known) {
-      fact_bits = ComputeFacts();
-      facts_known = true;
-    }
-    return fact_bits;
-  }
-  uint32_t ComputeFacts() const;
+
 };
 
 // Fills keys from the event (profile facts are filled by AccountProfiles).

@@ -100,19 +100,35 @@ uint32_t FactOf(FilterField f) {
   }
 }
 
-// A filter as (facts & mask) == want, when every clause asks the result or a profile fact; the
-// same answers as Evaluate, which a clause passes when its match differs from its negation.
-void CompileOnFacts(Filter* f) {
+}  // namespace
+
+uint32_t RuleSet::ComputeFacts(const EventContext& ctx) const {
+  const ProfileFacts& p = ctx.profile;
+  const AuthEvent& ev = ctx.event->event;
+  uint32_t bits = (ev.result == AuthResult::kSuccess ? kFactSuccess : kFactFailure) |
+                  (p.network_known ? kFactNetworkKnown : 0) | (p.asn_known ? kFactAsnKnown : 0) |
+                  (p.country_known ? kFactCountryKnown : 0) | (p.account_new ? kFactAccountNew : 0) |
+                  (p.established ? kFactEstablished : 0) | (p.device_known ? kFactDeviceKnown : 0);
+  for (size_t i = 0; i < protocol_sets.size(); ++i) {
+    if (AnyEquals(protocol_sets[i], ev.protocol)) bits |= 1u << (kFirstProtocolFact + i);
+  }
+  return bits;
+}
+
+// The clauses on the result, a profile fact or the protocol as (facts & mask) == want; the
+// same answers as Evaluate, where a clause passes when its match differs from its negation.
+void RuleSet::CompileFacts(Filter* f) {
   uint32_t mask = 0, want = 0;
-  bool never = false;
+  bool never = false, residual = false;
   const auto require = [&](uint32_t bit, bool set) {
     if ((mask & bit) != 0 && ((want & bit) != 0) != set) never = true;  // asks both ways
     mask |= bit;
     if (set) want |= bit;
   };
   for (const FilterClause& c : f->clauses) {
-    if (c.list >= 0) return;
-    if (c.field == FilterField::kResult) {
+    if (c.list >= 0) {
+      residual = true;
+    } else if (c.field == FilterField::kResult) {
       // The clause matches a result whose bit is in the mask (bit 0 success, bit 1 failure).
       const bool success_passes = ((c.result_mask & 1) != 0) != c.negate;
       const bool failure_passes = ((c.result_mask & 2) != 0) != c.negate;
@@ -121,21 +137,31 @@ void CompileOnFacts(Filter* f) {
       else if (!failure_passes) require(kFactSuccess, true);
     } else if (const uint32_t bit = FactOf(c.field); bit != 0) {
       require(bit, c.boolean != c.negate);
+    } else if (c.field == FilterField::kProtocol) {
+      auto it = std::find(protocol_sets.begin(), protocol_sets.end(), c.strings);
+      if (it == protocol_sets.end() && protocol_sets.size() < kMaxProtocolSets) {
+        it = protocol_sets.insert(it, c.strings);
+      }
+      if (it == protocol_sets.end()) {
+        residual = true;  // more protocol sets than fact bits: evaluated clause by clause
+      } else {
+        require(1u << (kFirstProtocolFact + (it - protocol_sets.begin())), !c.negate);
+      }
     } else {
-      return;  // strings, numbers: evaluated clause by clause
+      residual = true;  // country, account, address, ASN, reason: evaluated clause by clause
     }
   }
   if (never) {  // no event is both a success and a failure
     mask = want = kFactSuccess | kFactFailure;
+    residual = false;
   }
-  f->on_facts = true;
+  f->on_facts = !residual;
   f->facts_mask = mask;
   f->facts_want = want;
 }
 
-}  // namespace
-
 void RuleSet::CompileFilters() {
+  protocol_sets.clear();
   std::vector<Filter*> all;
   for (auto& r : rules) {
     all.push_back(&r.on);
@@ -148,7 +174,7 @@ void RuleSet::CompileFilters() {
   for (auto& n : novelty) all.push_back(&n.filter);
   std::vector<const Filter*> distinct;
   for (Filter* f : all) {
-    CompileOnFacts(f);
+    CompileFacts(f);
     f->id = -1;
     if (f->on_facts) continue;  // a mask test costs less than the memo
     if (f->empty()) continue;  // matches everything: nothing to cache

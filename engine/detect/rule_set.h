@@ -53,8 +53,9 @@ struct Filter {
   // Equal filters of one rule set share an id (0..63), and an event evaluates each id once: the
   // shipped rules ask {result: failure} and the like dozens of times per event. -1: not cached.
   int id = -1;
-  // Set by RuleSet::CompileFilters when every clause asks the result or a profile fact (most
-  // filters): the filter is then one mask test of the event's facts (EventContext::facts).
+  // Compiled by RuleSet::CompileFilters: the clauses on the result, a profile fact or the
+  // protocol as one test of the event's fact bits, (facts & facts_mask) == facts_want, which an
+  // event must pass first. on_facts: that is all of the filter (most filters).
   bool on_facts = false;
   uint32_t facts_mask = 0;
   uint32_t facts_want = 0;
@@ -177,16 +178,30 @@ struct RuleSet {
   // Evaluates a filter on an event, memoising list memberships in the context. Asked about
   // twenty times per event, mostly for filters already known: that case is inline.
   bool Matches(const Filter& filter, const EventContext& ctx) const {
-    if (filter.on_facts) return (ctx.facts() & filter.facts_mask) == filter.facts_want;
+    if ((Facts(ctx) & filter.facts_mask) != filter.facts_want) return false;
+    if (filter.on_facts) return true;
     if (filter.id >= 0 && ((ctx.filter_known >> filter.id) & 1) != 0) return ((ctx.filter_value >> filter.id) & 1) != 0;
     return MatchesOnce(filter, ctx);
   }
   // Gives equal filters one id, so Matches evaluates each once per event, and compiles the
   // filters that ask only facts (see Filter::on_facts). CompileRules calls it.
   void CompileFilters();
+  // The event's kFact* bits, and one bit per protocol set the filters ask (protocol_sets).
+  uint32_t Facts(const EventContext& ctx) const {
+    if (!ctx.facts_known) {
+      ctx.fact_bits = ComputeFacts(ctx);
+      ctx.facts_known = true;
+    }
+    return ctx.fact_bits;
+  }
+  static constexpr int kFirstProtocolFact = 8;
+  static constexpr int kMaxProtocolSets = 32 - kFirstProtocolFact;
+  std::vector<std::vector<std::string>> protocol_sets;  // fact bit kFirstProtocolFact + index
 
  private:
   bool MatchesOnce(const Filter& filter, const EventContext& ctx) const;  // and memoises
+  uint32_t ComputeFacts(const EventContext& ctx) const;
+  void CompileFacts(Filter* f);
   bool Evaluate(const Filter& filter, const EventContext& ctx) const;
 
  public:

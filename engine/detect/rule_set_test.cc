@@ -1,6 +1,8 @@
 #include "detect/rule_set.h"
 
 #include <random>
+#include <string>
+#include <vector>
 
 #include "detect/event_context.h"
 #include "detect/test_events.h"
@@ -9,13 +11,15 @@
 namespace authwatch {
 namespace {
 
-// A filter on the result and profile facts is compiled to one mask test; it must answer exactly
-// as the clause-by-clause evaluation does, negations and contradictions included.
+// A filter on the result, profile facts and protocol is compiled to one mask test; it must
+// answer exactly as the clause-by-clause evaluation does, negations and contradictions included.
 TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
   RuleSet rs;
   std::mt19937 rng(11);
   const FilterField facts[] = {FilterField::kNetworkKnown, FilterField::kAsnKnown,  FilterField::kCountryKnown,
                                FilterField::kAccountNew,   FilterField::kEstablished, FilterField::kDeviceKnown};
+  const std::vector<std::string> protocol_sets[] = {{"smtp"}, {"imap"}, {"smtp", "submission"}, {"imap", "pop3"}};
+  const char* protocols[] = {"smtp", "imap", "pop3", "submission", ""};
   int compiled = 0;
   for (int round = 0; round < 2000; ++round) {
     Filter f;
@@ -23,9 +27,13 @@ TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
     for (int i = 0; i < clauses; ++i) {
       FilterClause c;
       c.negate = rng() % 4 == 0;
-      if (rng() % 3 == 0) {
+      const int kind = static_cast<int>(rng() % 4);
+      if (kind == 0) {
         c.field = FilterField::kResult;
         c.result_mask = static_cast<uint8_t>(rng() % 4);  // 0 and 3 too: never / always
+      } else if (kind == 1) {
+        c.field = FilterField::kProtocol;
+        c.strings = protocol_sets[rng() % 4];
       } else {
         c.field = facts[rng() % 6];
         c.boolean = rng() % 2 == 0;
@@ -43,6 +51,7 @@ TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
     for (int e = 0; e < 8; ++e) {
       testing::Ev ev;
       ev.success = rng() % 2 == 0;
+      ev.protocol = protocols[rng() % 5];
       const EnrichedEvent event = ev.Build();
       EventContext ctx;
       ComputeKeys(event, &ctx);
@@ -58,7 +67,7 @@ TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
   EXPECT_EQ(compiled, 2000);
 }
 
-TEST(RuleSetTest, FiltersOnListsOrStringsAreEvaluatedClauseByClause) {
+TEST(RuleSetTest, FiltersOnListsAreEvaluatedClauseByClauseAfterTheirFacts) {
   auto rules = testing::Rules(R"(
 - list: hosting
   type: asn
@@ -78,18 +87,23 @@ TEST(RuleSetTest, FiltersOnListsOrStringsAreEvaluatedClauseByClause) {
 )");
   ASSERT_NE(rules, nullptr);
   const auto& when = rules->rules.at(0).when;
-  EXPECT_FALSE(when[0].filter.on_facts);
+  EXPECT_TRUE(when[0].filter.on_facts);
   EXPECT_FALSE(when[1].filter.on_facts);
   EXPECT_TRUE(when[2].filter.on_facts);
-  testing::Ev ev;
-  ev.protocol = "smtp";
-  ev.asn = 16509;
-  const EnrichedEvent event = ev.Build();
-  EventContext ctx;
-  ComputeKeys(event, &ctx);
-  EXPECT_TRUE(rules->Matches(when[0].filter, ctx));
-  EXPECT_TRUE(rules->Matches(when[1].filter, ctx));
-  EXPECT_TRUE(rules->Matches(when[2].filter, ctx));
+  for (const uint32_t asn : {16509u, 3320u}) {
+    for (const bool success : {false, true}) {
+      testing::Ev ev;
+      ev.protocol = "smtp";
+      ev.asn = asn;
+      ev.success = success;
+      const EnrichedEvent event = ev.Build();
+      EventContext ctx;
+      ComputeKeys(event, &ctx);
+      EXPECT_EQ(rules->Matches(when[0].filter, ctx), !success);
+      EXPECT_EQ(rules->Matches(when[1].filter, ctx), !success && asn == 16509) << asn;
+      EXPECT_EQ(rules->Matches(when[2].filter, ctx), !success);
+    }
+  }
 }
 
 }  // namespace
