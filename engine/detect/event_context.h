@@ -51,7 +51,6 @@ struct EventContext {
 
   uint64_t key(KeyKind k) const { return keys[static_cast<int>(k)]; }
   EventTimeMs ts() const { return event->event.ts_ms; }
-
 };
 
 // Fills keys from the event (profile facts are filled by AccountProfiles).

@@ -175,8 +175,9 @@ struct RuleSet {
   std::vector<std::string> files;
 
   int FindList(std::string_view name) const;
-  // Evaluates a filter on an event, memoising list memberships in the context. Asked about
-  // twenty times per event, mostly for filters already known: that case is inline.
+  // Evaluates a filter on an event. Asked about twenty times per event: the test of the
+  // event's facts is inline, and whatever else a filter asks (lists, strings) is memoised in
+  // the context.
   bool Matches(const Filter& filter, const EventContext& ctx) const {
     if ((Facts(ctx) & filter.facts_mask) != filter.facts_want) return false;
     if (filter.on_facts) return true;
