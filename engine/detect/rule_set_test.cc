@@ -20,7 +20,6 @@ TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
                                FilterField::kAccountNew,   FilterField::kEstablished, FilterField::kDeviceKnown};
   const std::vector<std::string> protocol_sets[] = {{"smtp"}, {"imap"}, {"smtp", "submission"}, {"imap", "pop3"}};
   const char* protocols[] = {"smtp", "imap", "pop3", "submission", ""};
-  int compiled = 0;
   for (int round = 0; round < 2000; ++round) {
     Filter f;
     const int clauses = static_cast<int>(rng() % 4);
@@ -47,7 +46,6 @@ TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
     rs.CompileFilters();
     const Filter& on_facts = rs.rules.back().on;
     ASSERT_TRUE(on_facts.on_facts);
-    ++compiled;
     for (int e = 0; e < 8; ++e) {
       testing::Ev ev;
       ev.success = rng() % 2 == 0;
@@ -64,7 +62,32 @@ TEST(RuleSetTest, FiltersOnFactsAnswerAsClauseByClause) {
       EXPECT_EQ(rs.Matches(on_facts, ctx), rs.Matches(reference, ctx)) << "round " << round << " event " << e;
     }
   }
-  EXPECT_EQ(compiled, 2000);
+}
+
+// Past the fact bits for protocol sets, further sets are evaluated clause by clause, correctly.
+TEST(RuleSetTest, ProtocolSetsBeyondTheFactBitsAreEvaluatedClauseByClause) {
+  RuleSet rs;
+  for (int i = 0; i < RuleSet::kMaxProtocolSets + 6; ++i) {
+    CompiledRule r;
+    FilterClause c;
+    c.field = FilterField::kProtocol;
+    c.strings = {"proto" + std::to_string(i)};
+    r.on.clauses.push_back(c);
+    rs.rules.push_back(r);
+  }
+  rs.CompileFilters();
+  EXPECT_EQ(rs.protocol_sets.size(), static_cast<size_t>(RuleSet::kMaxProtocolSets));
+  for (int e = 0; e < RuleSet::kMaxProtocolSets + 6; ++e) {
+    testing::Ev ev;
+    ev.protocol = "proto" + std::to_string(e);
+    const EnrichedEvent event = ev.Build();
+    EventContext ctx;
+    ComputeKeys(event, &ctx);
+    for (size_t i = 0; i < rs.rules.size(); ++i) {
+      EXPECT_EQ(rs.Matches(rs.rules[i].on, ctx), static_cast<int>(i) == e) << "rule " << i << " event " << e;
+    }
+    EXPECT_EQ(rs.rules.back().on.on_facts, false);
+  }
 }
 
 TEST(RuleSetTest, FiltersOnListsAreEvaluatedClauseByClauseAfterTheirFacts) {

@@ -440,7 +440,7 @@ size_t RuleWindows::MemoryBytes() const {
   for (const auto& pr : per_rule_) {
     const size_t n = pr.current.size() + pr.previous.size();
     const size_t per_state = sizeof(KeyState) + pr.rule->when.size() * sizeof(ConditionState) +
-                             kMaxSamples * sizeof(EvidenceSample);  // as if unshared
+                             kMaxSamples * SharedSample::kEstimatedBytes;  // as if unshared
     bytes += (pr.current.capacity() + pr.previous.capacity()) * (sizeof(uint64_t) + sizeof(void*) + 1) +
              n * per_state;
   }

@@ -18,7 +18,8 @@
 
 namespace authwatch {
 
-// The account and protocol are views of the sample's own copy, made with it in one allocation.
+// The account and protocol are views of the sample's own copy, made with it in one allocation:
+// valid only while a SharedSample holds the sample (read it through one, never copy it out).
 struct EvidenceSample {
   EventTimeMs ts_ms = 0;
   IpAddress ip;
@@ -29,6 +30,9 @@ struct EvidenceSample {
 
 class SharedSample {
  public:
+  // What MemoryBytes counts for a sample as if it were not shared: the node and typical
+  // account and protocol texts (the budget of set_memory_budget was set with this figure).
+  static constexpr size_t kEstimatedBytes = 96;
   SharedSample() = default;
   // A new sample holding copies of `account` and `protocol`: one allocation for the sample and
   // both strings (an event makes one, and at millions of events per second a second and third
@@ -37,9 +41,10 @@ class SharedSample {
                            std::string_view protocol) {
     void* raw = ::operator new(sizeof(Node) + account.size() + protocol.size());
     Node* node = new (raw) Node;
-    char* text = reinterpret_cast<char*>(node + 1);
-    std::memcpy(text, account.data(), account.size());
-    std::memcpy(text + account.size(), protocol.data(), protocol.size());
+    char* text = static_cast<char*>(raw) + sizeof(Node);
+    // An empty view may have no data at all, and memcpy from null is undefined even for 0 bytes.
+    if (!account.empty()) std::memcpy(text, account.data(), account.size());
+    if (!protocol.empty()) std::memcpy(text + account.size(), protocol.data(), protocol.size());
     EvidenceSample& s = node->sample;
     s.ts_ms = ts_ms;
     s.ip = ip;
@@ -55,9 +60,10 @@ class SharedSample {
   }
   SharedSample(SharedSample&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
   SharedSample& operator=(const SharedSample& o) {
-    if (o.node_ != nullptr) ++o.node_->refs;  // first: o may be this
+    Node* node = o.node_;  // before Release: o may be this
+    if (node != nullptr) ++node->refs;
     Release();
-    node_ = o.node_;
+    node_ = node;
     return *this;
   }
   SharedSample& operator=(SharedSample&& o) noexcept {
