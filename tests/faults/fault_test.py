@@ -48,14 +48,11 @@ import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from kafka_test import (AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh, sequence_gaps,  # noqa: E402
-                        verify_state, wait_for)
+from kafka_test import (AW, BOOTSTRAP, KAFKA_DIR, ROOT, Engine, Topics, kafka_sh, names_from_env,  # noqa: E402
+                        sequence_gaps, verify_state, wait_for)
 
-FAULTS = os.environ.get("AUTHWATCH_FAULTS", "none kill9 broker crash").split()
-KNOWN_FAULTS = ("none", "kill9", "broker", "crash", "network")
-if [f for f in FAULTS if f not in KNOWN_FAULTS]:  # a typo ("kill9,crash") would run no fault and pass
-    sys.exit(f"AUTHWATCH_FAULTS: unknown fault(s) {' '.join(f for f in FAULTS if f not in KNOWN_FAULTS)}; "
-             f"known, space-separated: {' '.join(KNOWN_FAULTS)}")
+FAULTS = names_from_env("AUTHWATCH_FAULTS", "none kill9 broker crash",
+                        ("none", "kill9", "broker", "crash", "network"))
 SEEDS = [int(s) for s in os.environ.get("AUTHWATCH_FAULT_SEEDS", "7").split()]
 SECONDS = float(os.environ.get("AUTHWATCH_FAULT_SECONDS", "45"))
 # The stream: 600 accounts over a day (~70,000 events) unless AUTHWATCH_FAULT_ACCOUNTS over

@@ -121,6 +121,16 @@ class Engine:
         return rc
 
 
+def names_from_env(var, default, known):
+    """The space-separated names in environment variable `var` (else `default`), each one of
+    `known`: a typo such as "kill9,crash" would otherwise select nothing and pass."""
+    names = os.environ.get(var, default).split()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"{var}: unknown name(s) {' '.join(unknown)}; known, space-separated: {' '.join(known)}")
+    return names
+
+
 def wait_for(predicate, timeout, step=0.5):
     deadline = time.time() + timeout
     while time.time() < deadline:
