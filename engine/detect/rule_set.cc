@@ -9,6 +9,19 @@ bool AnyEquals(const std::vector<std::string>& values, std::string_view s) {
   return std::find(values.begin(), values.end(), s) != values.end();
 }
 
+// The fact a clause on a profile field asks, or 0 for a clause that is not about one.
+uint32_t FactOf(FilterField f) {
+  switch (f) {
+    case FilterField::kNetworkKnown: return kFactNetworkKnown;
+    case FilterField::kAsnKnown: return kFactAsnKnown;
+    case FilterField::kCountryKnown: return kFactCountryKnown;
+    case FilterField::kAccountNew: return kFactAccountNew;
+    case FilterField::kEstablished: return kFactEstablished;
+    case FilterField::kDeviceKnown: return kFactDeviceKnown;
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 std::string_view DistinctFieldName(DistinctField f) {
@@ -85,22 +98,6 @@ bool RuleSet::MatchesOnce(const Filter& filter, const EventContext& ctx) const {
   return m;
 }
 
-namespace {
-
-// The fact a clause on a profile field asks, or 0 for a clause that is not about one.
-uint32_t FactOf(FilterField f) {
-  switch (f) {
-    case FilterField::kNetworkKnown: return kFactNetworkKnown;
-    case FilterField::kAsnKnown: return kFactAsnKnown;
-    case FilterField::kCountryKnown: return kFactCountryKnown;
-    case FilterField::kAccountNew: return kFactAccountNew;
-    case FilterField::kEstablished: return kFactEstablished;
-    case FilterField::kDeviceKnown: return kFactDeviceKnown;
-    default: return 0;
-  }
-}
-
-}  // namespace
 
 uint32_t RuleSet::ComputeFacts(const EventContext& ctx) const {
   const ProfileFacts& p = ctx.profile;
@@ -220,13 +217,10 @@ bool RuleSet::Evaluate(const Filter& filter, const EventContext& ctx) const {
         case FilterField::kAsn:
           m = geo && std::find(c.numbers.begin(), c.numbers.end(), geo->asn) != c.numbers.end();
           break;
-        case FilterField::kNetworkKnown: m = ctx.profile.network_known == c.boolean; break;
-        case FilterField::kAsnKnown: m = ctx.profile.asn_known == c.boolean; break;
-        case FilterField::kCountryKnown: m = ctx.profile.country_known == c.boolean; break;
-        case FilterField::kAccountNew: m = ctx.profile.account_new == c.boolean; break;
-        case FilterField::kEstablished: m = ctx.profile.established == c.boolean; break;
-        case FilterField::kDeviceKnown: m = ctx.profile.device_known == c.boolean; break;
-        default: m = false;
+        default: {  // a profile fact, or nothing known (no match)
+          const uint32_t fact = FactOf(c.field);
+          m = fact != 0 && ((Facts(ctx) & fact) != 0) == c.boolean;
+        }
       }
     }
     if (m == c.negate) return false;
