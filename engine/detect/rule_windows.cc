@@ -285,14 +285,14 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   }
   SharedSample event_sample;  // this event's evidence, made by the first state that keeps it
   for (const Touch& touch : touches_) {
-    const PerRule& pr = *touch.pr;
+    PerRule& pr = *touch.pr;
     const CompiledRule& r = *pr.rule;
     KeyState* st = touch.st;
     const uint32_t matched = touch.matched, matched_of = touch.matched_of;
     const bool on = touch.on;
     // A new episode once everything has expired: evidence times start again.
-    const int64_t bucket = SlidingCounter::BucketOf(t, pr.bucket_width_ms);
-    bool expired = true;
+    const int64_t bucket = BucketAt(pr, t);
+    bool expired = st->counted_bucket == INT64_MIN || bucket - st->counted_bucket >= SlidingCounter::kBuckets;
     for (size_t i = 0; i < r.when.size() && expired; ++i) {
       const auto& cs = st->conditions[i];
       expired = cs.numerator.ExpiredAt(bucket) && cs.denominator.ExpiredAt(bucket) && cs.distinct.Expired(t, r.window_ms);
@@ -310,7 +310,7 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
       const bool m = matched & (1u << i);
       switch (c.aggregate) {
         case Aggregate::kCount:
-          if (m) cs.numerator.AddAt(bucket);
+          if (m && cs.numerator.AddAt(bucket)) st->counted_bucket = std::max(st->counted_bucket, bucket);
           break;
         case Aggregate::kDistinct:
           if (m) {
@@ -319,8 +319,10 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
           }
           break;
         case Aggregate::kRatio:
-          if (m) cs.numerator.AddAt(bucket);
-          if (matched_of & (1u << i)) cs.denominator.AddAt(bucket);
+          if (m && cs.numerator.AddAt(bucket)) st->counted_bucket = std::max(st->counted_bucket, bucket);
+          if ((matched_of & (1u << i)) && cs.denominator.AddAt(bucket)) {
+            st->counted_bucket = std::max(st->counted_bucket, bucket);
+          }
           break;
       }
     }

@@ -63,6 +63,10 @@ class RuleWindows {
     EventTimeMs first_ms = 0;        // first event of the current episode
     EventTimeMs latest_ms = 0;       // newest event time seen
     EventTimeMs refire_after_ms = 0; // no new signal before this (the policy's decision stands)
+    // A bucket at or below the newest bucket some counter of this state has counted in: while it
+    // is inside the window the episode has not expired, and no condition needs reading to know
+    // it. INT64_MIN (new, or restored from a snapshot): unknown, every condition is asked.
+    int64_t counted_bucket = INT64_MIN;
     std::vector<ConditionState> conditions;
     // The last few matching events, for evidence: a ring that fills 0, 1, 2 (next_sample ==
     // sample_count) and then wraps.
@@ -74,6 +78,11 @@ class RuleWindows {
   struct PerRule {
     const CompiledRule* rule = nullptr;
     int64_t bucket_width_ms = 0;
+    // The bucket of the last event's time and the times it spans, [bucket_start_ms,
+    // bucket_end_ms): events mostly come in time order, so the next one usually falls in the
+    // same bucket and needs no 64-bit division.
+    int64_t bucket = 0;
+    EventTimeMs bucket_start_ms = 0, bucket_end_ms = 0;
     EventTimeMs generation_start_ms = 0;
     StateMap current;
     StateMap previous;
@@ -95,6 +104,14 @@ class RuleWindows {
     if (pr.generation_start_ms == 0 || t >= pr.generation_start_ms + pr.rule->window_ms) TurnGenerations(pr, t);
   }
   void TurnGenerations(PerRule& pr, EventTimeMs t);
+  static int64_t BucketAt(PerRule& pr, EventTimeMs t) {
+    if (t < pr.bucket_start_ms || t >= pr.bucket_end_ms) {
+      pr.bucket = SlidingCounter::BucketOf(t, pr.bucket_width_ms);
+      pr.bucket_start_ms = pr.bucket * pr.bucket_width_ms;
+      pr.bucket_end_ms = pr.bucket_start_ms + pr.bucket_width_ms;
+    }
+    return pr.bucket;
+  }
   // A dropped generation is freed a slice per event rather than at once: a generation of an
   // hour-long window can hold 10^6 keys, and freeing them in one go stalls the stream for tens
   // of milliseconds. Dead state: not counted, not snapshotted.

@@ -120,6 +120,41 @@ TEST(RuleWindowsTest, WindowEdgesOnEventTime) {
   }
 }
 
+// An episode (its first_event and samples) starts again at the first event after every count
+// has left the window, to the bucket: one bucket short of a window after the newest count, it
+// goes on. A late event lands in its own, earlier bucket and does not move the newest.
+TEST(RuleWindowsTest, EpisodeStartsAgainOnceEveryCountHasLeftTheWindow) {
+  constexpr char kAnyFailure[] = R"(
+- rule: any-failure
+  key: ip
+  window: 160s
+  when:
+    - count: {result: failure}
+      at_least: 1
+  then:
+    - {action: monitor, ttl: 10s}
+)";
+  const EventTimeMs t = 1762077600000;  // a bucket boundary (buckets of 10 s)
+  const auto first_event = [](const std::vector<Signal>& s) {
+    EXPECT_EQ(s.size(), 1u);
+    if (s.empty()) return std::string();
+    const size_t at = s[0].evidence_json.find("\"first_event\":\"") + 15;
+    return s[0].evidence_json.substr(at, s[0].evidence_json.find('"', at) - at);
+  };
+  for (const auto& [later, restarts] : std::vector<std::pair<EventTimeMs, bool>>{
+           {t + 170 * kSecond + 9999, false}, {t + 180 * kSecond, true}}) {
+    Harness h(kAnyFailure);
+    Ev ev;
+    ev.ts = t + 20 * kSecond;
+    EXPECT_EQ(first_event(h.Feed(ev)), FormatRfc3339(t + 20 * kSecond));
+    ev.ts = t;  // late, in an earlier bucket: still the same episode
+    h.Feed(ev);
+    ev.ts = later;
+    EXPECT_EQ(first_event(h.Feed(ev)), FormatRfc3339(restarts ? later : t + 20 * kSecond))
+        << "failure at t + " << later - t << " ms";
+  }
+}
+
 TEST(RuleWindowsTest, SuccessesDoNotCountAndOtherKeysAreSeparate) {
   Harness h(kCountRule);
   Ev ev;
