@@ -28,16 +28,16 @@ std::string_view Between(std::string_view s, std::string_view open, char close) 
 
 std::string_view Word(std::string_view s) { return s.substr(0, s.find(' ')); }
 
-// s.rfind(needle) for a needle whose last byte is rarer than spaces: memrchr jumps between its
+// s.rfind(needle), where needle[anchor] is rarer than spaces: memrchr jumps between that byte's
 // occurrences instead of comparing the needle at every position from the end.
-size_t RFind(std::string_view s, std::string_view needle) {
+size_t RFind(std::string_view s, std::string_view needle, size_t anchor) {
   const size_t n = needle.size();
-  for (size_t end = s.size(); end >= n;) {  // candidates end before s[end]
-    const void* hit = memrchr(s.data() + n - 1, needle.back(), end - n + 1);
+  for (size_t end = s.size(); end >= n;) {  // candidates start at or before end - n
+    const void* hit = memrchr(s.data() + anchor, needle[anchor], end - n + 1);
     if (hit == nullptr) return std::string_view::npos;
-    const size_t last = static_cast<const char*>(hit) - s.data();
-    if (std::memcmp(s.data() + last + 1 - n, needle.data(), n - 1) == 0) return last + 1 - n;
-    end = last;
+    const size_t start = static_cast<size_t>(static_cast<const char*>(hit) - s.data()) - anchor;
+    if (std::memcmp(s.data() + start, needle.data(), n) == 0) return start;
+    end = start + n - 1;
   }
   return std::string_view::npos;
 }
@@ -425,7 +425,8 @@ DecodeOutcome SyslogEventDecoder::Dovecot(const Envelope& env, std::string_view 
   const std::string_view body = m.substr(login + 8);
   // The user name is the client's text and may hold ">, rip=<addr>,": the address is in the last
   // " rip=" field (only lip, mpid, TLS and session follow it), the user name ends before it.
-  size_t rip = RFind(body, " rip=");
+  // Anchored on its 'r': from the end, '=' would first stop at session=, mpid= and lip=.
+  size_t rip = RFind(body, " rip=", 1);
   if (rip == std::string_view::npos && StartsWith(body, "rip=")) rip = 0;
   const std::string_view ip = rip == std::string_view::npos ? std::string_view() : Between(body.substr(rip), "rip=", ',');
   std::string_view user;
