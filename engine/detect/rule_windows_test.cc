@@ -124,35 +124,50 @@ TEST(RuleWindowsTest, WindowEdgesOnEventTime) {
 // has left the window, to the bucket: one bucket short of a window after the newest count, it
 // goes on. A late event lands in its own, earlier bucket and does not move the newest.
 TEST(RuleWindowsTest, EpisodeStartsAgainOnceEveryCountHasLeftTheWindow) {
-  constexpr char kAnyFailure[] = R"(
-- rule: any-failure
-  key: ip
-  window: 160s
-  when:
-    - count: {result: failure}
-      at_least: 1
-  then:
-    - {action: monitor, ttl: 10s}
-)";
   const EventTimeMs t = 1762077600000;  // a bucket boundary (buckets of 10 s)
-  const auto first_event = [](const std::vector<Signal>& s) {
-    EXPECT_EQ(s.size(), 1u);
-    if (s.empty()) return std::string();
-    const size_t at = s[0].evidence_json.find("\"first_event\":\"") + 15;
-    return s[0].evidence_json.substr(at, s[0].evidence_json.find('"', at) - at);
+  // Failures at `at` until the rule fires (at most five): the first_event of its evidence.
+  const auto fire_at = [](Harness& h, EventTimeMs at) {
+    Ev ev;
+    ev.ts = at;
+    for (int i = 0; i < 5; ++i) {
+      const auto s = h.Feed(ev);
+      if (s.empty()) continue;
+      const size_t from = s[0].evidence_json.find("\"first_event\":\"") + 15;
+      return s[0].evidence_json.substr(from, s[0].evidence_json.find('"', from) - from);
+    }
+    return std::string("no signal");
   };
   for (const auto& [later, restarts] : std::vector<std::pair<EventTimeMs, bool>>{
            {t + 170 * kSecond + 9999, false}, {t + 180 * kSecond, true}}) {
-    Harness h(kAnyFailure);
-    Ev ev;
-    ev.ts = t + 20 * kSecond;
-    EXPECT_EQ(first_event(h.Feed(ev)), FormatRfc3339(t + 20 * kSecond));
-    ev.ts = t;  // late, in an earlier bucket: still the same episode
-    h.Feed(ev);
-    ev.ts = later;
-    EXPECT_EQ(first_event(h.Feed(ev)), FormatRfc3339(restarts ? later : t + 20 * kSecond))
-        << "failure at t + " << later - t << " ms";
+    Harness h(kCountRule);
+    EXPECT_EQ(fire_at(h, t + 20 * kSecond), FormatRfc3339(t + 20 * kSecond));
+    Ev late;
+    late.ts = t;  // in an earlier bucket: still the same episode
+    h.Feed(late);
+    EXPECT_EQ(fire_at(h, later), FormatRfc3339(restarts ? later : t + 20 * kSecond))
+        << "failures at t + " << later - t << " ms";
   }
+}
+
+// Late failures (within the late-event allowance) count in the bucket of their own time, and so
+// leave the window with it, however the events before them were bucketed.
+TEST(RuleWindowsTest, LateEventsCountInTheirOwnBucket) {
+  const EventTimeMs t = 1762077600000;  // a bucket boundary (buckets of 10 s)
+  Harness h(kCountRule);
+  Ev ev;
+  ev.ts = t + 150 * kSecond;
+  h.Feed(ev);
+  ev.ts = t;  // three late failures, in bucket 0
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(h.Feed(ev).empty());
+  ev.ts = t + 159 * kSecond;  // window (-1, 15]: all five count
+  EXPECT_FALSE(h.Feed(ev).empty());
+  Harness later(kCountRule);
+  ev.ts = t + 150 * kSecond;
+  later.Feed(ev);
+  ev.ts = t;
+  for (int i = 0; i < 3; ++i) later.Feed(ev);
+  ev.ts = t + 160 * kSecond;  // window (0, 16]: bucket 0 has left it, two failures remain
+  EXPECT_TRUE(later.Feed(ev).empty());
 }
 
 TEST(RuleWindowsTest, SuccessesDoNotCountAndOtherKeysAreSeparate) {
