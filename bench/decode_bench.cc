@@ -15,8 +15,8 @@
 //   BM_DecodeSyslog         the same events as the lines servers write (--format syslog): IMAP
 //                           and POP3 as Dovecot logs them (each login followed by its "Logged
 //                           out" line, which is skipped), SMTP as Postfix SASL lines, web as
-//                           OpenSSH "Failed/Accepted password" with the PAM line that follows a
-//                           failure (skipped). Items are lines, two thirds of them events.
+//                           OpenSSH "Failed/Accepted password", each failure after its PAM line
+//                           (skipped). Items are lines, two thirds of them events.
 // Counters: items = records (lines), bytes = record bytes, record_bytes (line_bytes) = mean size.
 //
 // Last recorded 2026-11-27: AMD EPYC (2 vCPU VM shared with other builds, load 2-4), Release,

@@ -149,6 +149,38 @@ TEST(RuleWindowsTest, EpisodeStartsAgainOnceEveryCountHasLeftTheWindow) {
   }
 }
 
+// Only a count keeps an episode going: an event that merely triggers the rule (here a success,
+// counted by nothing) does not, and a failure after a window of successes starts a new one.
+TEST(RuleWindowsTest, TriggerAloneDoesNotKeepAnEpisodeGoing) {
+  Harness h(R"(
+- rule: failed-then-succeeded
+  key: ip
+  window: 160s
+  on: {result: success}
+  when:
+    - count: {result: failure}
+      at_least: 1
+  then:
+    - {action: monitor, ttl: 10s}
+)");
+  const EventTimeMs t = 1762077600000;
+  Ev ev;
+  ev.ts = t;
+  h.Feed(ev);  // a failure
+  ev.success = true;
+  ev.ts = t + 100 * kSecond;
+  ASSERT_EQ(h.Feed(ev).size(), 1u);
+  ev.success = false;
+  ev.ts = t + 170 * kSecond;  // the first failure has left the window
+  h.Feed(ev);
+  ev.success = true;
+  ev.ts = t + 171 * kSecond;
+  const auto s = h.Feed(ev);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_NE(s[0].evidence_json.find("\"first_event\":\"" + FormatRfc3339(t + 170 * kSecond)), std::string::npos)
+      << s[0].evidence_json;
+}
+
 // Late failures (within the late-event allowance) count in the bucket of their own time, and so
 // leave the window with it, however the events before them were bucketed.
 TEST(RuleWindowsTest, LateEventsCountInTheirOwnBucket) {

@@ -1,5 +1,7 @@
 #include "ingest/event_fields.h"
 
+#include <functional>
+
 #include "absl/strings/ascii.h"
 
 namespace authwatch {
@@ -21,15 +23,22 @@ AccountCheck NormaliseAccount(std::string_view raw, std::string* out) {
   // Every event passes here: one pass that copies and lowercases, without an early exit,
   // written so that it vectorises.
   const size_t n = trimmed.size();
-  out->resize(n);
-  unsigned char control = 0;
   const char* in = trimmed.data();
+  // `raw` may be a view into *out (normalising a string in place). Then *out already has the
+  // room, and is shrunk only after the copy: resizing first would write its terminating NUL
+  // into the input. The copy runs forwards from in >= out->data(), reading each byte before
+  // it is overwritten.
+  const std::less<const char*> before;
+  const bool inside = !out->empty() && !before(in, out->data()) && before(in, out->data() + out->size());
+  if (!inside) out->resize(n);
+  unsigned char control = 0;
   char* p = out->data();
   for (size_t i = 0; i < n; ++i) {
     const auto u = static_cast<unsigned char>(in[i]);
     control |= static_cast<unsigned char>((u < 0x20) | (u == 0x7f));
     p[i] = static_cast<char>(u + (static_cast<unsigned char>(u - 'A') < 26 ? 'a' - 'A' : 0));
   }
+  if (inside) out->resize(n);
   return control != 0 ? AccountCheck::kControlChars : AccountCheck::kOk;
 }
 
