@@ -304,7 +304,9 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
       st->next_sample = 0;
     }
     st->latest_ms = std::max(st->latest_ms, t);
-    for (size_t i = 0; i < r.when.size(); ++i) {
+    // Only the conditions the event counts in (most often one ratio's denominator).
+    for (uint32_t counted = matched | matched_of; counted != 0; counted &= counted - 1) {
+      const auto i = static_cast<size_t>(__builtin_ctz(counted));
       const Condition& c = r.when[i];
       ConditionState& cs = st->conditions[i];
       const bool m = matched & (1u << i);
