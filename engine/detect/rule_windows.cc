@@ -208,9 +208,19 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     until_measure_ = 1023;
     over_budget_ = MemoryBytes() > budget_bytes_;
   }
-  if (presence_stale_) {
+  if (presence_stale_) {  // new rules or restored state: their generations turn on their own times
     for (int k = 0; k < kKeyKindCount; ++k) RebuildPresence(static_cast<KeyKind>(k));
     presence_stale_ = false;
+    next_turn_ms_ = INT64_MIN;
+  }
+  // Generations turn by event time, at every event, whatever the event does to the rules: the
+  // state kept is then the same whichever lookups are skipped below. Rarely due: one compare.
+  if (t >= next_turn_ms_) {
+    next_turn_ms_ = INT64_MAX;
+    for (PerRule& pr : per_rule_) {
+      if (pr.generation_start_ms == 0 || t >= pr.generation_start_ms + pr.rule->window_ms) TurnGenerations(pr, t);
+      next_turn_ms_ = std::min(next_turn_ms_, pr.generation_start_ms + pr.rule->window_ms);
+    }
   }
   const bool failure = ctx.event->event.result == AuthResult::kFailure;
   touches_.clear();
@@ -229,9 +239,6 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   };
   for (PerRule& pr : per_rule_) {
     const CompiledRule& r = *pr.rule;
-    // Generations turn by event time, at every event, whatever the event does to the rule: the
-    // state kept is then the same whichever lookups are skipped below.
-    Rotate(pr, t);
     const uint64_t key = ctx.key(r.key);
     if (key == 0) continue;  // e.g. an asn-keyed rule and an address in no ASN database
     // Most events are successes, most rules are made by failures, and most addresses have no

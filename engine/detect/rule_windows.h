@@ -98,11 +98,8 @@ class RuleWindows {
   KeyState* Find(PerRule& pr, uint64_t key, size_t hash, bool create);
   // Rebuilds the presence filter of a key kind from the live keys of its rules.
   void RebuildPresence(KeyKind kind);
-  // Turns the rule's generations once its window has passed. Asked for every rule at every
-  // event and rarely due: the check is inline, the turn is not.
-  void Rotate(PerRule& pr, EventTimeMs t) {
-    if (pr.generation_start_ms == 0 || t >= pr.generation_start_ms + pr.rule->window_ms) TurnGenerations(pr, t);
-  }
+  // Turns the rule's generations once its window has passed (Process asks every rule when the
+  // earliest turn of them all, next_turn_ms_, is due).
   void TurnGenerations(PerRule& pr, EventTimeMs t);
   static int64_t BucketAt(PerRule& pr, EventTimeMs t) {
     if (t < pr.bucket_start_ms || t >= pr.bucket_end_ms) {
@@ -139,6 +136,7 @@ class RuleWindows {
   // Per key kind, the keys that may have state in any rule of that kind (see KeyPresence).
   std::array<KeyPresence, kKeyKindCount> presence_;
   bool presence_stale_ = true;
+  EventTimeMs next_turn_ms_ = INT64_MIN;  // the earliest generation turn of any rule
   bool presence_on_ = true;  // rebuild every filter before the next event (new rules, restore)
   std::deque<StateMap> graveyard_;  // dropped generations being freed (a deque: iterators stay put)
   StateMap::iterator grave_it_;
