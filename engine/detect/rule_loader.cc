@@ -544,6 +544,10 @@ void Compiler::CompileRule(const YAML::Node& entry) {
     if (!when.IsSequence() || when.size() == 0) {
       Error(DiagCode::kInvalidValue, when, "invalid value: when must be a non-empty list of conditions");
       ok = false;
+    } else if (when.size() > kMaxConditions) {
+      Error(DiagCode::kInvalidValue, when,
+            Cat("invalid value: when has ", when.size(), " conditions, at most ", kMaxConditions));
+      ok = false;
     } else {
       for (const auto& cond : when) {
         Condition c;

@@ -67,6 +67,9 @@ enum class Aggregate : uint8_t { kCount, kDistinct, kRatio };
 enum class DistinctField : uint8_t { kAccount, kIp, kPrefix, kAsn, kCountry, kUserAgent };
 std::string_view DistinctFieldName(DistinctField f);
 
+// A rule's conditions are the bits of a 32-bit mask when an event is matched against them.
+inline constexpr size_t kMaxConditions = 32;
+
 struct Condition {
   Aggregate aggregate = Aggregate::kCount;
   Filter filter;          // events counted (count, distinct), or the numerator (ratio)
