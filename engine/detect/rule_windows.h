@@ -19,10 +19,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "detect/key_presence.h"
+#include "detect/key_state.h"
 #include "detect/shared_sample.h"
 #include "detect/signal.h"
-#include "detect/sliding_counter.h"
-#include "detect/sliding_distinct.h"
 
 namespace authwatch {
 
@@ -53,28 +52,8 @@ class RuleWindows {
 
  private:
   friend class StateCodec;  // snapshots (engine/state/state_codec.h)
-  static constexpr size_t kMaxSamples = 3;  // evidence samples kept per key
-  struct ConditionState {
-    SlidingCounter numerator;    // count, ratio numerator
-    SlidingCounter denominator;  // ratio
-    SlidingDistinct distinct;    // distinct
-  };
-  struct KeyState {
-    EventTimeMs first_ms = 0;        // first event of the current episode
-    EventTimeMs latest_ms = 0;       // newest event time seen
-    EventTimeMs refire_after_ms = 0; // no new signal before this (the policy's decision stands)
-    // A bucket at or below the newest bucket some counter of this state has counted in: while it
-    // is inside the window the episode has not expired, and no condition needs reading to know
-    // it. INT64_MIN (new, or restored from a snapshot): unknown, every condition is asked.
-    int64_t counted_bucket = INT64_MIN;
-    std::vector<ConditionState> conditions;
-    // The last few matching events, for evidence: a ring that fills 0, 1, 2 (next_sample ==
-    // sample_count) and then wraps.
-    std::array<SharedSample, kMaxSamples> samples;
-    uint8_t sample_count = 0;
-    uint8_t next_sample = 0;
-  };
-  using StateMap = absl::flat_hash_map<uint64_t, std::unique_ptr<KeyState>>;
+  static constexpr size_t kMaxSamples = KeyState::kMaxSamples;
+  using StateMap = absl::flat_hash_map<uint64_t, KeyState::Ptr>;
   struct PerRule {
     const CompiledRule* rule = nullptr;
     int64_t bucket_width_ms = 0;
@@ -86,6 +65,7 @@ class RuleWindows {
     EventTimeMs generation_start_ms = 0;
     StateMap current;
     StateMap previous;
+    KeyStateLayout layout;    // where each condition's windows are in a KeyState
     std::vector<bool> guard;  // per condition: only at_most, does not create state
     std::vector<std::string> condition_text;  // DescribeCondition, per condition (for reasons)
     std::string window_text;                  // FormatDuration(window)

@@ -90,7 +90,7 @@ std::vector<std::pair<uint64_t, const typename Map::mapped_type*>> Sorted(const 
 }  // namespace
 
 struct StateCodec::Impl {
-  using KeyState = RuleWindows::KeyState;
+  using KeyState = authwatch::KeyState;
   using StateMap = RuleWindows::StateMap;
   using Expiry = DecisionPolicy::Expiry;
   using ExpiryQueue = decltype(DecisionPolicy::expiries_);
@@ -129,16 +129,25 @@ struct StateCodec::Impl {
     }
   }
 
-  static void Save(uint64_t key, const KeyState& st, v1::KeyWindowState* out) {
+  static void Save(uint64_t key, const KeyState& st, const RuleWindows::PerRule& pr, v1::KeyWindowState* out) {
     out->set_key(key);
     out->set_first_ms(st.first_ms);
     out->set_latest_ms(st.latest_ms);
     out->set_refire_after_ms(st.refire_after_ms);
-    for (const auto& cs : st.conditions) {
+    for (size_t i = 0; i < pr.rule->when.size(); ++i) {
       v1::ConditionWindowState* c = out->add_conditions();
-      if (!Untouched(cs.numerator)) Save(cs.numerator, c->mutable_numerator());
-      if (!Untouched(cs.denominator)) Save(cs.denominator, c->mutable_denominator());
-      if (!Untouched(cs.distinct)) Save(cs.distinct, c->mutable_distinct());
+      const size_t slot = pr.layout.slot(i);
+      switch (pr.rule->when[i].aggregate) {
+        case Aggregate::kDistinct:
+          if (!Untouched(st.distincts()[slot])) Save(st.distincts()[slot], c->mutable_distinct());
+          break;
+        case Aggregate::kRatio:
+          if (!Untouched(st.counters()[slot + 1])) Save(st.counters()[slot + 1], c->mutable_denominator());
+          [[fallthrough]];
+        case Aggregate::kCount:
+          if (!Untouched(st.counters()[slot])) Save(st.counters()[slot], c->mutable_numerator());
+          break;
+      }
     }
     for (size_t i = 0; i < st.sample_count; ++i) {
       const EvidenceSample& s = *st.samples[i];
@@ -166,9 +175,9 @@ struct StateCodec::Impl {
       r->set_fingerprint(RuleStateFingerprint(*pr.rule));
       r->set_generation_start_ms(pr.generation_start_ms);
       r->mutable_current()->Reserve(static_cast<int>(pr.current.size()));
-      for (const auto& [key, st] : Sorted(pr.current)) Save(key, **st, r->add_current());
+      for (const auto& [key, st] : Sorted(pr.current)) Save(key, **st, pr, r->add_current());
       r->mutable_previous()->Reserve(static_cast<int>(pr.previous.size()));
-      for (const auto& [key, st] : Sorted(pr.previous)) Save(key, **st, r->add_previous());
+      for (const auto& [key, st] : Sorted(pr.previous)) Save(key, **st, pr, r->add_previous());
     }
   }
 
@@ -313,7 +322,8 @@ struct StateCodec::Impl {
     return absl::OkStatus();
   }
 
-  static absl::Status Load(const v1::KeyWindowState& in, const CompiledRule& rule, KeyState* st) {
+  static absl::Status Load(const v1::KeyWindowState& in, const CompiledRule& rule, const KeyStateLayout& layout,
+                           KeyState* st) {
     if (!InRange(in.first_ms()) || !InRange(in.latest_ms()) || !InRange(in.refire_after_ms())) {
       return Bad("event time out of range");
     }
@@ -323,14 +333,25 @@ struct StateCodec::Impl {
     if (static_cast<size_t>(in.conditions_size()) != rule.when.size()) {
       return Bad(Cat(in.conditions_size(), " conditions, the rule has ", rule.when.size()));
     }
-    st->conditions.resize(rule.when.size());
     for (int i = 0; i < in.conditions_size(); ++i) {
       const v1::ConditionWindowState& c = in.conditions(i);
-      RuleWindows::ConditionState& cs = st->conditions[static_cast<size_t>(i)];
+      const Aggregate aggregate = rule.when[static_cast<size_t>(i)].aggregate;
+      const size_t slot = layout.slot(static_cast<size_t>(i));
+      // A condition keeps only its aggregate's windows (a count no denominator, a distinct
+      // count no counter): anything else was not written by a snapshot of this rule.
+      if (c.has_numerator() && aggregate == Aggregate::kDistinct) {
+        return Bad(Cat("condition ", i, ": a counter, but the condition counts distinct values"));
+      }
+      if (c.has_denominator() && aggregate != Aggregate::kRatio) {
+        return Bad(Cat("condition ", i, ": a denominator, but the condition is not a ratio"));
+      }
+      if (c.has_distinct() && aggregate != Aggregate::kDistinct) {
+        return Bad(Cat("condition ", i, ": distinct values, but the condition is not a distinct count"));
+      }
       absl::Status s;
-      if (c.has_numerator() && s.ok()) s = Load(c.numerator(), &cs.numerator);
-      if (c.has_denominator() && s.ok()) s = Load(c.denominator(), &cs.denominator);
-      if (c.has_distinct() && s.ok()) s = Load(c.distinct(), &cs.distinct);
+      if (c.has_numerator() && s.ok()) s = Load(c.numerator(), &st->counters()[slot]);
+      if (c.has_denominator() && s.ok()) s = Load(c.denominator(), &st->counters()[slot + 1]);
+      if (c.has_distinct() && s.ok()) s = Load(c.distinct(), &st->distincts()[slot]);
       if (!s.ok()) return Bad(Cat("condition ", i, ": ", FromAbsl(s.message())));
     }
     // The ring of samples fills 0, 1, 2 with next_sample == size, then wraps below kMaxSamples.
@@ -371,10 +392,11 @@ struct StateCodec::Impl {
                            const CompiledRule& rule, std::string_view generation, StateMap* out,
                            const StateMap* other) {
     out->reserve(static_cast<size_t>(in.size()));
+    const KeyStateLayout layout(rule.when);
     for (const v1::KeyWindowState& k : in) {
       const std::string_view where = generation;
-      auto st = std::make_unique<KeyState>();
-      if (absl::Status s = Load(k, rule, st.get()); !s.ok()) {
+      KeyState::Ptr st = KeyState::Make(layout);
+      if (absl::Status s = Load(k, rule, layout, st.get()); !s.ok()) {
         return Within(Cat("rule \"", rule.name, "\" ", where, " ", KeyName(k.key())), s);
       }
       if ((other != nullptr && other->contains(k.key())) || !out->emplace(k.key(), std::move(st)).second) {

@@ -370,6 +370,20 @@ class BadSnapshotTest : public ::testing::Test {
     ADD_FAILURE() << "no window state";
     return nullptr;
   }
+  // A condition of `aggregate` in the first key state of a rule that has one.
+  v1::ConditionWindowState* SomeCondition(v1::ShardState* s, Aggregate aggregate) {
+    for (auto& r : *s->mutable_rules()) {
+      if (r.current_size() == 0) continue;
+      for (const CompiledRule& rule : rules_->rules) {
+        if (rule.name != r.name()) continue;
+        for (size_t i = 0; i < rule.when.size(); ++i) {
+          if (rule.when[i].aggregate == aggregate) return r.mutable_current(0)->mutable_conditions(static_cast<int>(i));
+        }
+      }
+    }
+    ADD_FAILURE() << "no window state of that aggregate";
+    return nullptr;
+  }
   std::shared_ptr<const RuleSet> rules_ = ShippedRules();
   Shard source_{rules_};
   Shard target_{rules_};
@@ -438,9 +452,28 @@ TEST_F(BadSnapshotTest, DuplicateKey) {
   FAIL() << "no window state";
 }
 
+// A state keeps only the windows of each condition's aggregate (engine/detect/key_state.h).
+TEST_F(BadSnapshotTest, WindowOfAnotherAggregate) {
+  {
+    v1::ShardState s = good_;
+    *SomeCondition(&s, Aggregate::kCount)->mutable_denominator() = SomeCondition(&s, Aggregate::kCount)->numerator();
+    ExpectError(Restore(s), absl::StatusCode::kDataLoss, "a denominator, but the condition is not a ratio");
+  }
+  {
+    v1::ShardState s = good_;
+    SomeCondition(&s, Aggregate::kRatio)->mutable_distinct()->add_exact_hashes(1);
+    ExpectError(Restore(s), absl::StatusCode::kDataLoss, "distinct values, but the condition is not a distinct count");
+  }
+  {
+    v1::ShardState s = good_;
+    SomeCondition(&s, Aggregate::kDistinct)->mutable_numerator()->set_head(1);
+    ExpectError(Restore(s), absl::StatusCode::kDataLoss, "a counter, but the condition counts distinct values");
+  }
+}
+
 TEST_F(BadSnapshotTest, SketchOfWrongSize) {
   v1::ShardState s = good_;
-  v1::ConditionWindowState* c = SomeKey(&s)->mutable_conditions(0);
+  v1::ConditionWindowState* c = SomeCondition(&s, Aggregate::kDistinct);
   c->mutable_distinct()->mutable_sketch()->set_registers(std::string(100, '\x01'));
   c->mutable_distinct()->clear_exact_hashes();
   c->mutable_distinct()->clear_exact_last_seen_s();
