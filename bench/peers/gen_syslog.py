@@ -449,7 +449,7 @@ def build(args) -> dict:
     ftss_ips = []
     for i in range(int(20 * S)):  # mailbox takeover: credential stuffing that lands
         ip = g.ip_hosting() if i % 2 else g.ip_botnet()
-        victim = mailbox_pool[100 + i * 37]
+        victim = mailbox_pool[(100 + i * 37) % len(mailbox_pool)]
         t = T0 + r.uniform(0, span - 7200)
         t_first = t
         nf = r.randint(2, 8)
