@@ -4,7 +4,7 @@
 // Grammar of a rule file: a YAML sequence of entries, each one of
 //   - list: NAME                      type: cidr | asn | account | country;  items: [...]
 //   - rule: NAME                      key: account | ip | prefix | asn | account_ip
-//       window: DURATION              on: FILTER (optional)       when: [CONDITION...]
+//       window: DURATION              on: FILTER (optional)       when: [CONDITION...] (1 to 32)
 //       then: [CONSEQUENCE...]        severity: low|medium|high|critical
 //       mode: enforce | monitor       enabled: BOOL              description: TEXT
 //   - detector: NAME                  type: impossible_travel | new_country | new_asn | new_network
