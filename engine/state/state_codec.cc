@@ -389,10 +389,9 @@ struct StateCodec::Impl {
   }
 
   static absl::Status Load(const google::protobuf::RepeatedPtrField<v1::KeyWindowState>& in,
-                           const CompiledRule& rule, std::string_view generation, StateMap* out,
-                           const StateMap* other) {
+                           const CompiledRule& rule, const KeyStateLayout& layout, std::string_view generation,
+                           StateMap* out, const StateMap* other) {
     out->reserve(static_cast<size_t>(in.size()));
-    const KeyStateLayout layout(rule.when);
     for (const v1::KeyWindowState& k : in) {
       const std::string_view where = generation;
       KeyState::Ptr st = KeyState::Make(layout);
@@ -429,8 +428,8 @@ struct StateCodec::Impl {
       }
       DecodedRule& d = (*out)[i];
       d.generation_start_ms = r.generation_start_ms();
-      if (absl::Status s = Load(r.current(), rule, "current", &d.current, nullptr); !s.ok()) return s;
-      if (absl::Status s = Load(r.previous(), rule, "previous", &d.previous, &d.current); !s.ok()) return s;
+      if (absl::Status s = Load(r.current(), rule, w.per_rule_[i].layout, "current", &d.current, nullptr); !s.ok()) return s;
+      if (absl::Status s = Load(r.previous(), rule, w.per_rule_[i].layout, "previous", &d.previous, &d.current); !s.ok()) return s;
     }
     return absl::OkStatus();
   }
