@@ -99,6 +99,7 @@ class KeyState {
   const uint8_t distinct_count_;
 };
 
+static_assert(sizeof(KeyState) <= 64, "a state's header is one cache line");
 static_assert(alignof(KeyState) >= alignof(SlidingDistinct) && sizeof(KeyState) % alignof(SlidingDistinct) == 0);
 static_assert(alignof(SlidingDistinct) >= alignof(SlidingCounter) &&
               sizeof(SlidingDistinct) % alignof(SlidingCounter) == 0);

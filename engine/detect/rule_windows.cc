@@ -102,8 +102,10 @@ uint64_t RuleStateFingerprint(const CompiledRule& r) {
 RuleWindows::RuleWindows(std::shared_ptr<const RuleSet> rules) { SetRules(std::move(rules)); }
 
 void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
+  std::vector<Generations> old_states = TakeAll();  // one per rule of the previous set
   std::vector<PerRule> old = std::move(per_rule_);
   per_rule_.clear();
+  std::vector<Generations> states(rules->rules.size());
   for (const CompiledRule& r : rules->rules) {
     PerRule pr;
     pr.rule = &r;
@@ -119,12 +121,11 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
       for (const auto& c : r.when) may |= c.has_at_least && Admits(c.filter, result);
       pr.may_create[result == AuthResult::kSuccess ? 0 : 1] = may;
     }
-    for (auto& o : old) {
+    for (size_t j = 0; j < old.size(); ++j) {
+      PerRule& o = old[j];
       if (o.rule != nullptr && o.rule->name == r.name &&
           RuleStateFingerprint(*o.rule) == RuleStateFingerprint(r)) {
-        pr.current = std::move(o.current);
-        pr.previous = std::move(o.previous);
-        pr.generation_start_ms = o.generation_start_ms;
+        states[per_rule_.size()] = std::move(old_states[j]);
         o.rule = nullptr;
         break;
       }
@@ -132,21 +133,105 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
     per_rule_.push_back(std::move(pr));
   }
   rules_ = std::move(rules);  // after the loop: `old` still points into the previous set
+  Install(std::move(states));
+}
+
+std::vector<RuleWindows::Generations> RuleWindows::TakeAll() {
+  FreeSome(SIZE_MAX);  // every dead state freed: what is left in the records is live
+  std::vector<Generations> out(per_rule_.size());
+  for (size_t i = 0; i < per_rule_.size(); ++i) {
+    PerRule& pr = per_rule_[i];
+    out[i].start_ms = pr.generation_start_ms;
+    for (KeyRecord* r : pr.current_list) {
+      KeyState*& st = r->slot(pr.slot);
+      if (st == nullptr) continue;  // not expected: every listed current state is live
+      out[i].current.emplace(r->key(), KeyState::Ptr(st));
+      st = nullptr;
+    }
+    for (KeyRecord* r : pr.previous_list) {
+      KeyState*& st = r->slot(pr.slot);
+      if (st == nullptr) continue;  // touched again: taken as current
+      out[i].previous.emplace(r->key(), KeyState::Ptr(st));
+      st = nullptr;
+    }
+  }
+  Clear();
+  return out;
+}
+
+void RuleWindows::Clear() {
+  graveyard_.clear();
+  for (PerRule& pr : per_rule_) {
+    pr.current_list.clear();
+    pr.previous_list.clear();
+    pr.moved = 0;
+    pr.allocated = 0;
+  }
+  for (KeyTable& t : tables_) t = KeyTable(t.slots());  // frees the records and any state in them
+}
+
+void RuleWindows::Install(std::vector<Generations>&& rules) {
+  Clear();
+  for (auto& k : kind_rules_) k.clear();
+  for (size_t i = 0; i < per_rule_.size(); ++i) {
+    auto& kind = kind_rules_[static_cast<size_t>(per_rule_[i].rule->key)];
+    per_rule_[i].slot = static_cast<uint32_t>(kind.size());
+    kind.push_back(static_cast<uint32_t>(i));
+  }
+  for (size_t k = 0; k < kKeyKindCount; ++k) tables_[k] = KeyTable(kind_rules_[k].size());
+  for (size_t i = 0; i < per_rule_.size() && i < rules.size(); ++i) {
+    PerRule& pr = per_rule_[i];
+    KeyTable& table = tables_[static_cast<size_t>(pr.rule->key)];
+    pr.generation = 2;
+    pr.generation_start_ms = rules[i].start_ms;
+    const auto put = [&](StateMap& states, uint32_t stamp, std::vector<KeyRecord*>* list) {
+      list->reserve(states.size());
+      for (auto& [key, st] : states) {
+        KeyRecord* r = table.Find(key, table.Hash(key));
+        if (r == nullptr) r = table.Add(key);
+        r->generation(pr.slot) = stamp;
+        r->slot(pr.slot) = st.release();
+        KeyTable::Retain(r);
+        list->push_back(r);
+        ++pr.allocated;
+      }
+    };
+    put(rules[i].current, pr.generation, &pr.current_list);
+    put(rules[i].previous, pr.generation - 1, &pr.previous_list);
+  }
   presence_stale_ = true;
 }
 
+std::vector<std::pair<uint64_t, const KeyState*>> RuleWindows::LiveStates(const PerRule& pr, bool current) const {
+  std::vector<std::pair<uint64_t, const KeyState*>> out;
+  const std::vector<KeyRecord*>& list = current ? pr.current_list : pr.previous_list;
+  const uint32_t stamp = current ? pr.generation : pr.generation - 1;
+  out.reserve(list.size());
+  for (const KeyRecord* r : list) {
+    const KeyState* st = r->slot(pr.slot);
+    if (st != nullptr && r->generation(pr.slot) == stamp) out.emplace_back(r->key(), st);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
 void RuleWindows::RebuildPresence(KeyKind kind) {
+  const auto& rules = kind_rules_[static_cast<size_t>(kind)];
   size_t live = 0;
-  for (const PerRule& pr : per_rule_) {
-    if (pr.rule->key == kind) live += pr.current.size() + pr.previous.size();
+  for (uint32_t i : rules) {
+    const PerRule& pr = per_rule_[i];
+    live += pr.current_list.size() + pr.previous_list.size() - pr.moved;
   }
   KeyPresence& p = presence_[static_cast<size_t>(kind)];
   p.Reset(live);
-  for (const PerRule& pr : per_rule_) {
-    if (pr.rule->key != kind) continue;
-    for (const auto& [key, st] : pr.current) p.Insert(key);
-    for (const auto& [key, st] : pr.previous) p.Insert(key);
-  }
+  tables_[static_cast<size_t>(kind)].ForEach([&](const KeyRecord& r) {
+    for (size_t s = 0; s < rules.size(); ++s) {
+      if (r.slot(s) != nullptr && Live(per_rule_[rules[s]], r.generation(s))) {
+        p.Insert(r.key());
+        return;
+      }
+    }
+  });
 }
 
 void RuleWindows::TurnGenerations(PerRule& pr, EventTimeMs t) {
@@ -155,47 +240,81 @@ void RuleWindows::TurnGenerations(PerRule& pr, EventTimeMs t) {
     return;
   }
   const int64_t w = pr.rule->window_ms;
-  Bury(std::move(pr.previous));
-  pr.previous = std::move(pr.current);  // state touched in the ending generation: keep it old
-  pr.current = StateMap();
-  if (t >= pr.generation_start_ms + 3 * w) {
-    Bury(std::move(pr.previous));  // untouched for over two windows
-    pr.previous = StateMap();
+  // What was previous and not touched again dies; what was current becomes previous.
+  Bury(pr, std::move(pr.previous_list));
+  pr.previous_list = std::move(pr.current_list);
+  pr.current_list = {};
+  pr.moved = 0;
+  ++pr.generation;
+  if (t >= pr.generation_start_ms + 3 * w) {  // untouched for over two windows
+    Bury(pr, std::move(pr.previous_list));
+    pr.previous_list = {};
+    ++pr.generation;
   }
   pr.generation_start_ms = t;
 }
 
-void RuleWindows::Bury(StateMap&& generation) {
-  if (!generation.empty()) graveyard_.push_back(std::move(generation));
+void RuleWindows::Bury(PerRule& pr, std::vector<KeyRecord*>&& list) {
+  if (!list.empty()) graveyard_.push_back({static_cast<uint32_t>(&pr - per_rule_.data()), std::move(list), 0});
 }
 
 void RuleWindows::FreeSome(size_t budget) {
   while (budget > 0 && !graveyard_.empty()) {
-    StateMap& m = graveyard_.front();
-    if (!grave_started_) {
-      grave_it_ = m.begin();
-      grave_started_ = true;
-    }
-    for (; grave_it_ != m.end() && budget > 0; ++grave_it_, --budget) grave_it_->second.reset();
-    if (grave_it_ != m.end()) return;
-    graveyard_.pop_front();  // only null pointers left: the table goes in one free
-    grave_started_ = false;
+    Buried& b = graveyard_.front();
+    PerRule& pr = per_rule_[b.rule];
+    for (; b.next < b.records.size() && budget > 0; ++b.next, --budget) ReleaseEntry(pr, b.records[b.next]);
+    if (b.next < b.records.size()) return;
+    graveyard_.pop_front();
   }
 }
 
-KeyState* RuleWindows::Find(PerRule& pr, uint64_t key, size_t hash, bool create) {
-  if (auto it = pr.current.find(key, hash); it != pr.current.end()) return it->second.get();
-  if (auto it = pr.previous.empty() ? pr.previous.end() : pr.previous.find(key, hash); it != pr.previous.end()) {
-    auto node = pr.previous.extract(it);
-    auto [pos, ok] = pr.current.emplace(key, std::move(node.mapped()));
-    return pos->second.get();
+void RuleWindows::ReleaseEntry(PerRule& pr, KeyRecord* r) {
+  KeyState*& st = r->slot(pr.slot);
+  if (st != nullptr && !Live(pr, r->generation(pr.slot))) {  // one touched again since is listed again
+    KeyState::Free()(st);
+    st = nullptr;
+    --pr.allocated;
+  }
+  tables_[static_cast<size_t>(pr.rule->key)].Release(r);
+}
+
+KeyState* RuleWindows::Find(PerRule& pr, Probe& probe, uint64_t key, bool create) {
+  KeyTable& table = tables_[static_cast<size_t>(pr.rule->key)];
+  if (!probe.looked) {
+    if (!probe.hashed) {
+      probe.hash = table.Hash(key);
+      probe.hashed = true;
+    }
+    probe.record = table.Find(key, probe.hash);
+    probe.looked = true;
+  }
+  KeyRecord* r = probe.record;
+  KeyState* st = r != nullptr ? r->slot(pr.slot) : nullptr;
+  if (st != nullptr && Live(pr, r->generation(pr.slot))) {
+    if (r->generation(pr.slot) != pr.generation) {  // previous: current again
+      r->generation(pr.slot) = pr.generation;
+      KeyTable::Retain(r);
+      pr.current_list.push_back(r);
+      ++pr.moved;
+    }
+    return st;
   }
   if (!create) return nullptr;
   KeyPresence& presence = presence_[static_cast<size_t>(pr.rule->key)];
   if (presence.NeedsRebuild()) RebuildPresence(pr.rule->key);  // before: the new key goes in after
   presence.Insert(key);
-  auto [pos, ok] = pr.current.emplace(key, KeyState::Make(pr.layout));
-  return pos->second.get();
+  if (r == nullptr) probe.record = r = table.Add(key);
+  if (st != nullptr) {  // dead: its buried entries will find the new state live
+    KeyState::Free()(st);
+    --pr.allocated;
+  }
+  st = KeyState::Make(pr.layout).release();
+  ++pr.allocated;
+  r->generation(pr.slot) = pr.generation;
+  r->slot(pr.slot) = st;
+  KeyTable::Retain(r);
+  pr.current_list.push_back(r);
+  return st;
 }
 
 void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
@@ -223,13 +342,8 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
   }
   const bool failure = ctx.event->event.result == AuthResult::kFailure;
   touches_.clear();
-  // Per key kind, on first use: the key's hash in the state tables (one hash, not one per rule)
-  // and whether the key may have state in any rule of the kind.
-  struct Probe {
-    bool hashed = false;
-    int8_t present = -1;  // -1: not asked yet
-    size_t hash = 0;
-  };
+  // Per key kind, on first use: the key's record in the kind's table (one lookup, not one per
+  // rule) and whether the key may have state in any rule of the kind.
   std::array<Probe, kKeyKindCount> probes;
   const auto present = [&](KeyKind kind, uint64_t key) {
     Probe& p = probes[static_cast<size_t>(kind)];
@@ -270,11 +384,7 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     // without may_create the filter has been asked above already.
     const bool absent = !create && may_create && presence_on_ && !present(r.key, key);
     Probe& probe = probes[static_cast<size_t>(r.key)];
-    if (!absent && !probe.hashed) {
-      probe.hash = pr.current.hash_function()(key);
-      probe.hashed = true;
-    }
-    KeyState* st = absent ? nullptr : Find(pr, key, probe.hash, create);
+    KeyState* st = absent ? nullptr : Find(pr, probe, key, create);
     if (create) probe.present = 1;  // Find inserted the key into the presence filter
     if (st == nullptr) {
       if (shed) ++shed_;
@@ -438,7 +548,7 @@ void RuleWindows::Fire(const PerRule& pr, KeyState& st, const EventContext& ctx,
 std::array<size_t, kKeyKindCount> RuleWindows::KeysByKind() const {
   std::array<size_t, kKeyKindCount> out{};
   for (const auto& pr : per_rule_) {
-    out[static_cast<int>(pr.rule->key)] += pr.current.size() + pr.previous.size();
+    out[static_cast<int>(pr.rule->key)] += pr.current_list.size() + pr.previous_list.size() - pr.moved;
   }
   return out;
 }
@@ -446,11 +556,11 @@ std::array<size_t, kKeyKindCount> RuleWindows::KeysByKind() const {
 size_t RuleWindows::MemoryBytes() const {
   size_t bytes = 0;
   for (const auto& pr : per_rule_) {
-    const size_t n = pr.current.size() + pr.previous.size();
     const size_t per_state = KeyState::Bytes(pr.layout) + kMaxSamples * SharedSample::kEstimatedBytes;  // as if unshared
-    bytes += (pr.current.capacity() + pr.previous.capacity()) * (sizeof(uint64_t) + sizeof(void*) + 1) +
-             n * per_state;
+    bytes += pr.allocated * per_state +
+             (pr.current_list.capacity() + pr.previous_list.capacity()) * sizeof(KeyRecord*);
   }
+  for (const KeyTable& t : tables_) bytes += t.MemoryBytes();
   for (const KeyPresence& p : presence_) bytes += p.MemoryBytes();
   return bytes;
 }

@@ -6,6 +6,9 @@
 // every condition it matches. So an address that only ever logs in successfully
 // costs nothing, whatever ratio denominators the rules have.
 //
+// State lives in one table per key kind (KeyTable), a record per key with the key's state in
+// each rule of the kind: an event makes one lookup per key kind, not one per rule.
+//
 // Expiry is by event time in two generations per rule: state untouched for one window moves to
 // the old generation on rotation, and is dropped at the next rotation unless touched again.
 // Memory is thus bounded by the keys active in the last two windows.
@@ -20,6 +23,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "detect/key_presence.h"
 #include "detect/key_state.h"
+#include "detect/key_table.h"
 #include "detect/shared_sample.h"
 #include "detect/signal.h"
 
@@ -53,7 +57,13 @@ class RuleWindows {
  private:
   friend class StateCodec;  // snapshots (engine/state/state_codec.h)
   static constexpr size_t kMaxSamples = KeyState::kMaxSamples;
+  // A rule's live states by generation, outside the tables: what snapshots and reloads carry.
   using StateMap = absl::flat_hash_map<uint64_t, KeyState::Ptr>;
+  struct Generations {
+    StateMap current;
+    StateMap previous;
+    EventTimeMs start_ms = 0;
+  };
   struct PerRule {
     const CompiledRule* rule = nullptr;
     int64_t bucket_width_ms = 0;
@@ -63,8 +73,16 @@ class RuleWindows {
     int64_t bucket = 0;
     EventTimeMs bucket_start_ms = 0, bucket_end_ms = 0;
     EventTimeMs generation_start_ms = 0;
-    StateMap current;
-    StateMap previous;
+    // Generations: a state stamped `generation` (in its record) is current, one stamped
+    // generation - 1 is previous, anything older is dead (treated as absent, freed a slice per
+    // event). The lists name the records whose state in this rule was stamped current, or
+    // previous: a state is listed once per generation it is touched in, so live counts are exact.
+    uint32_t generation = 2;  // a new state's 0 is dead
+    std::vector<KeyRecord*> current_list;
+    std::vector<KeyRecord*> previous_list;
+    size_t moved = 0;      // previous_list entries touched again (now in current_list)
+    size_t allocated = 0;  // states of this rule, live or dead but not yet freed
+    uint32_t slot = 0;     // this rule's slot in its key kind's records
     KeyStateLayout layout;    // where each condition's windows are in a KeyState
     std::vector<bool> guard;  // per condition: only at_most, does not create state
     std::vector<std::string> condition_text;  // DescribeCondition, per condition (for reasons)
@@ -73,9 +91,27 @@ class RuleWindows {
     // not, and its key has no state, the rule has nothing to do with the event at all.
     bool may_create[2] = {true, true};
   };
+  // Whether a state last touched in `generation` of the rule is live (current or previous).
+  static bool Live(const PerRule& pr, uint32_t generation) { return generation + 1 >= pr.generation; }
+  // Per key kind, what one event has looked up so far.
+  struct Probe {
+    bool hashed = false;
+    bool looked = false;  // record is the table's answer
+    int8_t present = -1;  // whether the key may have state in any rule of the kind; -1: not asked
+    size_t hash = 0;
+    KeyRecord* record = nullptr;
+  };
 
-  // `hash`: the tables' hash of `key` (every StateMap hashes alike).
-  KeyState* Find(PerRule& pr, uint64_t key, size_t hash, bool create);
+  // The key's live state in the rule (made if `create`), or null.
+  KeyState* Find(PerRule& pr, Probe& probe, uint64_t key, bool create);
+  // Every rule's live states, out of the tables (which are left empty).
+  std::vector<Generations> TakeAll();
+  // Replaces every rule's states with `rules` (one per rule of per_rule_).
+  void Install(std::vector<Generations>&& rules);
+  // Frees every dead state and every table.
+  void Clear();
+  // A rule's live states of one generation, sorted by key (for snapshots).
+  std::vector<std::pair<uint64_t, const KeyState*>> LiveStates(const PerRule& pr, bool current) const;
   // Rebuilds the presence filter of a key kind from the live keys of its rules.
   void RebuildPresence(KeyKind kind);
   // Turns the rule's generations once its window has passed (Process asks every rule when the
@@ -89,17 +125,21 @@ class RuleWindows {
     }
     return pr.bucket;
   }
-  // A dropped generation is freed a slice per event rather than at once: a generation of an
-  // hour-long window can hold 10^6 keys, and freeing them in one go stalls the stream for tens
-  // of milliseconds. Dead state: not counted, not snapshotted.
-  void Bury(StateMap&& generation);
+  // A generation that ends is released a slice per event rather than at once: a generation of
+  // an hour-long window can hold 10^6 keys, and freeing them in one go stalls the stream for
+  // tens of milliseconds. Its dead states are already absent to every lookup and snapshot.
+  void Bury(PerRule& pr, std::vector<KeyRecord*>&& list);
   void FreeSome(size_t budget);
+  // One list entry of `pr` goes: frees the state if dead, and the record with its last entry.
+  void ReleaseEntry(PerRule& pr, KeyRecord* r);
   bool Evaluate(const PerRule& pr, const KeyState& st, EventTimeMs now, std::vector<double>* values) const;
   void Fire(const PerRule& pr, KeyState& st, const EventContext& ctx, const std::vector<double>& values,
             std::vector<Signal>* out);
 
   std::shared_ptr<const RuleSet> rules_;
   std::vector<PerRule> per_rule_;
+  std::array<KeyTable, kKeyKindCount> tables_;
+  std::array<std::vector<uint32_t>, kKeyKindCount> kind_rules_;  // per_rule_ indices by slot
   std::vector<double> values_;  // scratch for Evaluate, reused across events
   struct Touch {  // a state an event updates, found in Process's first pass
     PerRule* pr;
@@ -115,12 +155,15 @@ class RuleWindows {
   uint64_t shed_ = 0;
   // Per key kind, the keys that may have state in any rule of that kind (see KeyPresence).
   std::array<KeyPresence, kKeyKindCount> presence_;
-  bool presence_stale_ = true;
+  bool presence_stale_ = true;  // rebuild every filter before the next event (new rules, restore)
   EventTimeMs next_turn_ms_ = INT64_MIN;  // the earliest generation turn of any rule
-  bool presence_on_ = true;  // rebuild every filter before the next event (new rules, restore)
-  std::deque<StateMap> graveyard_;  // dropped generations being freed (a deque: iterators stay put)
-  StateMap::iterator grave_it_;
-  bool grave_started_ = false;
+  bool presence_on_ = true;   // set_presence_filter
+  struct Buried {  // an ended generation's list, being released
+    uint32_t rule;
+    std::vector<KeyRecord*> records;
+    size_t next = 0;
+  };
+  std::deque<Buried> graveyard_;
 };
 
 // A fingerprint of what a rule's state means (key, window, conditions), to keep state across a

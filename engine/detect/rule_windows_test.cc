@@ -347,6 +347,99 @@ TEST(RuleWindowsTest, StateSurvivesReloadOfAnUnchangedRule) {
   EXPECT_EQ(out.size(), 1u) << "the four earlier failures were kept across the reload";
 }
 
+// The rules of one key kind share a record per key but keep their own windows and generations:
+// the short rule's state of a key expires while the long rule's state of the same key counts on.
+TEST(RuleWindowsTest, RulesOfOneKeyKindExpireOnTheirOwnWindows) {
+  Harness h(R"(
+- rule: long
+  key: ip
+  window: 1h
+  when:
+    - count: {result: failure}
+      at_least: 8
+  then:
+    - {action: monitor, ttl: 10s}
+)" + std::string(kCountRule));
+  Ev ev;
+  for (int i = 0; i < 4; ++i) {
+    ev.ts += kSecond;
+    EXPECT_TRUE(h.Feed(ev).empty());
+  }
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 2u) << "one key, two rules";
+  ev.ts += 10 * kMinute;  // over three of five-failures' windows, inside long's
+  Ev other = ev;
+  other.ip = "192.0.2.9";
+  h.Feed(other);
+  EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 3u)
+      << "long keeps 198.51.100.7; five-failures dropped it; both count 192.0.2.9";
+  for (int i = 0; i < 4; ++i) {
+    ev.ts += kSecond;
+    auto s = h.Feed(ev);
+    if (i < 3) {
+      EXPECT_TRUE(s.empty()) << "failure " << i + 5;
+    } else {
+      ASSERT_EQ(s.size(), 1u);
+      EXPECT_EQ(s[0].rule, "long") << "the eighth failure in the hour; only four in 160s";
+    }
+  }
+  ev.ts += kSecond;
+  auto s = h.Feed(ev);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].rule, "five-failures") << "five failures in 160s since its state started again";
+}
+
+// A state of the previous generation touched again is current once more, counted once, and
+// survives the next turn; untouched for two turns it is gone.
+TEST(RuleWindowsTest, TouchedStateMovesToTheCurrentGeneration) {
+  Harness h(kCountRule);  // window 160s
+  Ev x, y = x, z = x;
+  y.ip = "192.0.2.1";
+  z.ip = "192.0.2.2";
+  const auto ip_keys = [&] { return h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)]; };
+  h.Feed(x);
+  x.ts += 170 * kSecond;  // a turn: x goes to the previous generation, and comes back
+  h.Feed(x);
+  EXPECT_EQ(ip_keys(), 1u);
+  y.ts = x.ts + 170 * kSecond;  // a turn: x previous, y current
+  h.Feed(y);
+  EXPECT_EQ(ip_keys(), 2u);
+  z.ts = y.ts + 170 * kSecond;  // a turn: x untouched for two, gone; y previous; z current
+  h.Feed(z);
+  EXPECT_EQ(ip_keys(), 2u);
+  x.ts = z.ts;
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(h.Feed(x).empty()) << "x starts from zero";
+  EXPECT_EQ(h.Feed(x).size(), 1u);
+}
+
+// A reload that drops one rule of a key kind renumbers the others' places in the records; their
+// state is kept.
+TEST(RuleWindowsTest, ReloadWithoutOneRuleOfAKindKeepsTheOthersState) {
+  const std::string two = R"(
+- rule: first
+  key: ip
+  window: 1h
+  when:
+    - count: {}
+      at_least: 1000
+  then:
+    - {action: monitor, ttl: 10s}
+)" + std::string(kCountRule);
+  DetectionEngine engine(Rules(two));
+  Ev ev;
+  EventContext ctx;
+  std::vector<Signal> out;
+  for (int i = 0; i < 4; ++i) {
+    EnrichedEvent e = ev.Build();
+    engine.Process(e, &ctx, &out);
+  }
+  engine.SetRules(Rules(kCountRule));
+  EXPECT_EQ(engine.windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 1u);
+  EnrichedEvent e = ev.Build();
+  engine.Process(e, &ctx, &out);
+  ASSERT_EQ(out.size(), 1u) << "the four earlier failures were kept across the reload";
+  EXPECT_EQ(out[0].rule, "five-failures");
+}
+
 TEST(RuleWindowsTest, GuardOnlyConditionsDoNotCreateState) {
   Harness h(kSprayRule);
   Ev ev;

@@ -174,10 +174,12 @@ struct StateCodec::Impl {
       r->set_name(pr.rule->name);
       r->set_fingerprint(RuleStateFingerprint(*pr.rule));
       r->set_generation_start_ms(pr.generation_start_ms);
-      r->mutable_current()->Reserve(static_cast<int>(pr.current.size()));
-      for (const auto& [key, st] : Sorted(pr.current)) Save(key, **st, pr, r->add_current());
-      r->mutable_previous()->Reserve(static_cast<int>(pr.previous.size()));
-      for (const auto& [key, st] : Sorted(pr.previous)) Save(key, **st, pr, r->add_previous());
+      const auto current = w.LiveStates(pr, /*current=*/true);
+      r->mutable_current()->Reserve(static_cast<int>(current.size()));
+      for (const auto& [key, st] : current) Save(key, *st, pr, r->add_current());
+      const auto previous = w.LiveStates(pr, /*current=*/false);
+      r->mutable_previous()->Reserve(static_cast<int>(previous.size()));
+      for (const auto& [key, st] : previous) Save(key, *st, pr, r->add_previous());
     }
   }
 
@@ -254,11 +256,7 @@ struct StateCodec::Impl {
 
   // ---- Restore: decode and check everything, then commit ------------------------------------
 
-  struct DecodedRule {
-    StateMap current;
-    StateMap previous;
-    EventTimeMs generation_start_ms = 0;
-  };
+  using DecodedRule = RuleWindows::Generations;
   struct DecodedProfiles {
     absl::flat_hash_map<uint64_t, uint32_t> index;
     std::vector<AccountProfile> profiles;
@@ -427,7 +425,7 @@ struct StateCodec::Impl {
         return Within(Cat("rule \"", rule.name, "\""), Bad("generation start out of range"));
       }
       DecodedRule& d = (*out)[i];
-      d.generation_start_ms = r.generation_start_ms();
+      d.start_ms = r.generation_start_ms();
       if (absl::Status s = Load(r.current(), rule, w.per_rule_[i].layout, "current", &d.current, nullptr); !s.ok()) return s;
       if (absl::Status s = Load(r.previous(), rule, w.per_rule_[i].layout, "previous", &d.previous, &d.current); !s.ok()) return s;
     }
@@ -589,12 +587,7 @@ absl::Status StateCodec::Restore(const v1::ShardState& state, DetectionEngine* e
 
   // Everything checked: commit.
   RuleWindows& w = engine->windows_;
-  for (size_t i = 0; i < w.per_rule_.size(); ++i) {
-    w.per_rule_[i].current = std::move(rules[i].current);
-    w.per_rule_[i].previous = std::move(rules[i].previous);
-    w.per_rule_[i].generation_start_ms = rules[i].generation_start_ms;
-  }
-  w.presence_stale_ = true;  // the restored keys are not in the presence filters
+  w.Install(std::move(rules));  // the restored keys go into the presence filters before the next event
   AccountProfiles& p = engine->profiles_;
   p.index_ = std::move(profiles.index);
   p.profiles_ = std::move(profiles.profiles);
