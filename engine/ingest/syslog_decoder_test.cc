@@ -428,6 +428,18 @@ TEST_F(SyslogDecoderTest, OtherProgramsAreSkipped) {
   }
 }
 
+// The tag ends at the first ": ": a colon inside it, or one that ends the line, is not its end.
+TEST_F(SyslogDecoderTest, TagEndsAtColonSpace) {
+  EXPECT_EQ(Outcome("Nov  2 10:00:01 mail sshd[4242]:"), DecodeOutcome::kSkipped);
+  EXPECT_EQ(Outcome("Nov  2 10:00:01 mail sshd[4242]:Failed password for root from 203.0.113.9 port 1 ssh2"),
+            DecodeOutcome::kSkipped);
+  EXPECT_EQ(Outcome("Nov  2 10:00:01 mail sshd:x[4242]: Failed password for root from 203.0.113.9 port 1 ssh2"),
+            DecodeOutcome::kSkipped)
+      << "program sshd:x";
+  ASSERT_TRUE(Event("Nov  2 10:00:01 mail sshd[4242]: Failed password for root from 203.0.113.9 port 1 ssh2: x"));
+  EXPECT_EQ(event_.ip, Ip("203.0.113.9"));
+}
+
 TEST_F(SyslogDecoderTest, AuthLineWithBadAddressIsRejected) {
   EXPECT_EQ(Rejected("Nov  2 10:00:01 h sshd[1]: Failed password for root from 999.1.1.1 port 22 ssh2"), RejectReason::kBadIp);
   EXPECT_NE(rejection_.detail.find("999.1.1.1"), std::string::npos) << rejection_.detail;
