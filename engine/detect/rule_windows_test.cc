@@ -1,5 +1,6 @@
 #include "detect/rule_windows.h"
 
+#include "core/strings.h"
 #include "detect/detection_engine.h"
 #include "detect/rule_loader.h"
 #include "detect/test_events.h"
@@ -46,6 +47,12 @@ constexpr char kCountRule[] = R"(
   then:
     - {action: block, ttl: 10s}
 )";
+
+// A rule keyed by address that counts `what` (a filter) and monitors from `at_least`.
+std::string MonitorCountRule(std::string_view name, std::string_view window, std::string_view what, int at_least) {
+  return Cat("\n- rule: ", name, "\n  key: ip\n  window: ", window, "\n  when:\n    - count: ", what,
+             "\n      at_least: ", at_least, "\n  then:\n    - {action: monitor, ttl: 10s}\n");
+}
 
 TEST(RuleWindowsTest, CountFiresAtThresholdNotBefore) {
   Harness h(kCountRule);
@@ -331,9 +338,10 @@ TEST(RuleWindowsTest, StateExpiresByEventTime) {
   EXPECT_EQ(h.engine().windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 1u);
 }
 
-TEST(RuleWindowsTest, StateSurvivesReloadOfAnUnchangedRule) {
-  auto rules = Rules(kCountRule);
-  DetectionEngine engine(rules);
+// Four failures under `before`, a reload to `after`, a fifth failure: five-failures (in both
+// sets) fires only if the four were kept.
+void ExpectFailuresKeptAcrossReload(const std::string& before, const std::string& after) {
+  DetectionEngine engine(Rules(before));
   Ev ev;
   EventContext ctx;
   std::vector<Signal> out;
@@ -341,25 +349,20 @@ TEST(RuleWindowsTest, StateSurvivesReloadOfAnUnchangedRule) {
     EnrichedEvent e = ev.Build();
     engine.Process(e, &ctx, &out);
   }
-  engine.SetRules(Rules(std::string(kCountRule) + "\n- list: extra\n  type: asn\n  items: [1]\n"));
+  engine.SetRules(Rules(after));
+  EXPECT_EQ(engine.windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 1u);
   EnrichedEvent e = ev.Build();
   engine.Process(e, &ctx, &out);
-  EXPECT_EQ(out.size(), 1u) << "the four earlier failures were kept across the reload";
+  ASSERT_EQ(out.size(), 1u) << "the four earlier failures were kept across the reload";
+  EXPECT_EQ(out[0].rule, "five-failures");
 }
 
-// The rules of one key kind share a record per key but keep their own windows and generations:
-// the short rule's state of a key expires while the long rule's state of the same key counts on.
+TEST(RuleWindowsTest, StateSurvivesReloadOfAnUnchangedRule) {
+  ExpectFailuresKeptAcrossReload(kCountRule, std::string(kCountRule) + "\n- list: extra\n  type: asn\n  items: [1]\n");
+}
+
 TEST(RuleWindowsTest, RulesOfOneKeyKindExpireOnTheirOwnWindows) {
-  Harness h(R"(
-- rule: long
-  key: ip
-  window: 1h
-  when:
-    - count: {result: failure}
-      at_least: 8
-  then:
-    - {action: monitor, ttl: 10s}
-)" + std::string(kCountRule));
+  Harness h(MonitorCountRule("long", "1h", "{result: failure}", 8) + kCountRule);
   Ev ev;
   for (int i = 0; i < 4; ++i) {
     ev.ts += kSecond;
@@ -414,30 +417,7 @@ TEST(RuleWindowsTest, TouchedStateMovesToTheCurrentGeneration) {
 // A reload that drops one rule of a key kind renumbers the others' places in the records; their
 // state is kept.
 TEST(RuleWindowsTest, ReloadWithoutOneRuleOfAKindKeepsTheOthersState) {
-  const std::string two = R"(
-- rule: first
-  key: ip
-  window: 1h
-  when:
-    - count: {}
-      at_least: 1000
-  then:
-    - {action: monitor, ttl: 10s}
-)" + std::string(kCountRule);
-  DetectionEngine engine(Rules(two));
-  Ev ev;
-  EventContext ctx;
-  std::vector<Signal> out;
-  for (int i = 0; i < 4; ++i) {
-    EnrichedEvent e = ev.Build();
-    engine.Process(e, &ctx, &out);
-  }
-  engine.SetRules(Rules(kCountRule));
-  EXPECT_EQ(engine.windows().KeysByKind()[static_cast<int>(KeyKind::kIp)], 1u);
-  EnrichedEvent e = ev.Build();
-  engine.Process(e, &ctx, &out);
-  ASSERT_EQ(out.size(), 1u) << "the four earlier failures were kept across the reload";
-  EXPECT_EQ(out[0].rule, "five-failures");
+  ExpectFailuresKeptAcrossReload(MonitorCountRule("first", "1h", "{}", 1000) + kCountRule, kCountRule);
 }
 
 TEST(RuleWindowsTest, GuardOnlyConditionsDoNotCreateState) {
