@@ -116,6 +116,10 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
       pr.condition_text.push_back(DescribeCondition(c));
     }
     pr.window_text = FormatDuration(r.window_ms);
+    pr.on_facts = r.on.on_facts;
+    for (const auto& c : r.when) {
+      pr.on_facts = pr.on_facts && c.filter.on_facts && (c.aggregate != Aggregate::kRatio || c.of.on_facts);
+    }
     for (AuthResult result : {AuthResult::kSuccess, AuthResult::kFailure}) {
       bool may = false;
       for (const auto& c : r.when) may |= c.has_at_least && Admits(c.filter, result);
@@ -133,6 +137,7 @@ void RuleWindows::SetRules(std::shared_ptr<const RuleSet> rules) {
     per_rule_.push_back(std::move(pr));
   }
   rules_ = std::move(rules);  // after the loop: `old` still points into the previous set
+  facts_rows_.clear();
   Install(std::move(states));
 }
 
@@ -350,7 +355,14 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (p.present < 0) p.present = presence_[static_cast<size_t>(kind)].MayContain(key) ? 1 : 0;
     return p.present == 1;
   };
-  for (PerRule& pr : per_rule_) {
+  // An event that matches no condition of a rule (nor a ratio's denominator) and is not its
+  // trigger changes nothing of the rule: its counts expire by time alone (a state is dropped
+  // only after a full window without a touch), so the key's state is not even looked up. Most
+  // events are successes and most rules count failures: the event's FactsRow leaves those
+  // rules out before anything else is asked.
+  const FactsRow& row = RowFor(rs.Facts(ctx), ctx);
+  for (const uint32_t rule_index : row.visit) {
+    PerRule& pr = per_rule_[rule_index];
     const CompiledRule& r = *pr.rule;
     const uint64_t key = ctx.key(r.key);
     if (key == 0) continue;  // e.g. an asn-keyed rule and an address in no ASN database
@@ -358,24 +370,10 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     // state: then the rule has nothing to do, and not even its filters are asked.
     const bool may_create = pr.may_create[failure ? 1 : 0];
     if (!may_create && presence_on_ && !present(r.key, key)) continue;
-    const bool on = rs.Matches(r.on, ctx);
-    // Only what a rule counts creates state: a rule triggered on successes must not allocate
-    // for every successful login.
-    bool creates = false;
-    // Which condition filters match (computed once; reused for the update).
-    uint32_t matched = 0, matched_of = 0;
-    for (size_t i = 0; i < r.when.size(); ++i) {
-      if (rs.Matches(r.when[i].filter, ctx)) {
-        matched |= 1u << i;
-        if (!pr.guard[i]) creates = true;
-      }
-      if (r.when[i].aggregate == Aggregate::kRatio && rs.Matches(r.when[i].of, ctx)) matched_of |= 1u << i;
-    }
-    // An event that matches no condition (nor a ratio's denominator) and is not the rule's
-    // trigger changes nothing of the rule: its counts expire by time alone (a state is dropped
-    // only after a full window without a touch), so the key's state is not even looked up.
-    // Most events are successes and most rules count failures: this skips most lookups.
-    if (matched == 0 && matched_of == 0 && !on) continue;
+    const RuleMatch m = pr.on_facts ? row.match[rule_index] : MatchRule(pr, ctx);
+    if (m.matched == 0 && m.matched_of == 0 && !m.on) continue;
+    const uint32_t matched = m.matched, matched_of = m.matched_of;
+    const bool on = m.on, creates = m.creates;
     // Over the memory budget a failure creates no fine-grained state (see set_memory_budget).
     const bool shed = over_budget_ && creates && failure && r.key != KeyKind::kPrefix && r.key != KeyKind::kAsn;
     const bool create = creates && !shed;
@@ -455,6 +453,43 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     if (!on || t < st->refire_after_ms) continue;
     if (Evaluate(pr, *st, st->latest_ms, &values)) Fire(pr, *st, ctx, values, out);
   }
+}
+
+RuleWindows::RuleMatch RuleWindows::MatchRule(const PerRule& pr, const EventContext& ctx) const {
+  const RuleSet& rs = *rules_;
+  const CompiledRule& r = *pr.rule;
+  RuleMatch m;
+  m.on = rs.Matches(r.on, ctx);
+  for (size_t i = 0; i < r.when.size(); ++i) {
+    if (rs.Matches(r.when[i].filter, ctx)) {
+      m.matched |= 1u << i;
+      // Only what a rule counts creates state: a rule triggered on successes must not
+      // allocate for every successful login.
+      if (!pr.guard[i]) m.creates = true;
+    }
+    if (r.when[i].aggregate == Aggregate::kRatio && rs.Matches(r.when[i].of, ctx)) m.matched_of |= 1u << i;
+  }
+  return m;
+}
+
+const RuleWindows::FactsRow& RuleWindows::RowFor(uint32_t facts, const EventContext& ctx) {
+  auto it = facts_rows_.find(facts);
+  if (it != facts_rows_.end()) return it->second;
+  // Fact bits combine a result, a few profile facts and protocol sets: a few dozen values in
+  // practice. The bound only keeps a pathological rule set from growing the map without end.
+  if (facts_rows_.size() >= 4096) facts_rows_.clear();
+  FactsRow row;
+  row.match.resize(per_rule_.size());
+  for (uint32_t i = 0; i < per_rule_.size(); ++i) {
+    const PerRule& pr = per_rule_[i];
+    if (pr.on_facts) {
+      row.match[i] = MatchRule(pr, ctx);  // its filters ask only `facts`: the same for every such event
+      const RuleMatch& m = row.match[i];
+      if (m.matched == 0 && m.matched_of == 0 && !m.on) continue;
+    }
+    row.visit.push_back(i);
+  }
+  return facts_rows_.emplace(facts, std::move(row)).first->second;
 }
 
 bool RuleWindows::Evaluate(const PerRule& pr, const KeyState& st, EventTimeMs now,

@@ -90,7 +90,26 @@ class RuleWindows {
     // Whether an event of each result (success, failure) can create state for the rule: if
     // not, and its key has no state, the rule has nothing to do with the event at all.
     bool may_create[2] = {true, true};
+    // Every filter of the rule (trigger, conditions, ratio denominators) asks only the event's
+    // fact bits: what the rule matches of an event is then in the event's FactsRow.
+    bool on_facts = false;
   };
+  // What one rule's filters match of an event: condition bits, ratio denominator bits, trigger.
+  struct RuleMatch {
+    uint32_t matched = 0;
+    uint32_t matched_of = 0;
+    bool on = false;
+    bool creates = false;  // a matched condition that counts (not only an at_most guard)
+  };
+  // Per set of fact bits, worked out on its first event: the rules an event with those facts
+  // may touch (every rule not on_facts, and the on_facts ones it matches), in rule order, and
+  // what the on_facts ones match. Most events then visit a few rules rather than all of them.
+  struct FactsRow {
+    std::vector<uint32_t> visit;  // per_rule_ indices, ascending
+    std::vector<RuleMatch> match;  // per rule; meaningful for on_facts rules
+  };
+  const FactsRow& RowFor(uint32_t facts, const EventContext& ctx);
+  RuleMatch MatchRule(const PerRule& pr, const EventContext& ctx) const;
   // Whether a state last touched in `generation` of the rule is live (current or previous).
   static bool Live(const PerRule& pr, uint32_t generation) { return generation + 1 >= pr.generation; }
   // Per key kind, what one event has looked up so far.
@@ -164,6 +183,7 @@ class RuleWindows {
     size_t next = 0;
   };
   std::deque<Buried> graveyard_;
+  absl::flat_hash_map<uint32_t, FactsRow> facts_rows_;  // by fact bits; cleared by SetRules
 };
 
 // A fingerprint of what a rule's state means (key, window, conditions), to keep state across a

@@ -361,6 +361,30 @@ TEST(RuleWindowsTest, StateSurvivesReloadOfAnUnchangedRule) {
   ExpectFailuresKeptAcrossReload(kCountRule, std::string(kCountRule) + "\n- list: extra\n  type: asn\n  items: [1]\n");
 }
 
+// What a rule matches of an event is worked out once per set of fact bits: a reload must work
+// it out again from the new rules, or events like those seen before would skip a new rule.
+TEST(RuleWindowsTest, AfterAReloadEventsAreMatchedByTheNewRules) {
+  DetectionEngine engine(Rules(MonitorCountRule("failures", "1h", "{result: failure}", 3)));
+  Ev ev;
+  ev.success = true;
+  EventContext ctx;
+  std::vector<Signal> out;
+  for (int i = 0; i < 3; ++i) {  // successes: the failure-counting rule has nothing to do
+    ev.ts += kSecond;
+    EnrichedEvent e = ev.Build();
+    engine.Process(e, &ctx, &out);
+  }
+  EXPECT_TRUE(out.empty());
+  engine.SetRules(Rules(MonitorCountRule("successes", "1h", "{result: success}", 3)));
+  for (int i = 0; i < 3; ++i) {
+    ev.ts += kSecond;
+    EnrichedEvent e = ev.Build();
+    engine.Process(e, &ctx, &out);
+  }
+  ASSERT_EQ(out.size(), 1u) << "the third success after the reload fires the new rule";
+  EXPECT_EQ(out[0].rule, "successes");
+}
+
 TEST(RuleWindowsTest, RulesOfOneKeyKindExpireOnTheirOwnWindows) {
   Harness h(MonitorCountRule("long", "1h", "{result: failure}", 8) + kCountRule);
   Ev ev;
