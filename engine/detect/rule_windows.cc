@@ -370,8 +370,9 @@ void RuleWindows::Process(const EventContext& ctx, std::vector<Signal>* out) {
     // state: then the rule has nothing to do, and not even its filters are asked.
     const bool may_create = pr.may_create[failure ? 1 : 0];
     if (!may_create && presence_on_ && !present(r.key, key)) continue;
+    // A listed on_facts rule is touched by every event of the row; the others are asked here.
     const RuleMatch m = pr.on_facts ? row.match[rule_index] : MatchRule(pr, ctx);
-    if (m.matched == 0 && m.matched_of == 0 && !m.on) continue;
+    if (!pr.on_facts && !m.Any()) continue;
     const uint32_t matched = m.matched, matched_of = m.matched_of;
     const bool on = m.on, creates = m.creates;
     // Over the memory budget a failure creates no fine-grained state (see set_memory_budget).
@@ -484,8 +485,7 @@ const RuleWindows::FactsRow& RuleWindows::RowFor(uint32_t facts, const EventCont
     const PerRule& pr = per_rule_[i];
     if (pr.on_facts) {
       row.match[i] = MatchRule(pr, ctx);  // its filters ask only `facts`: the same for every such event
-      const RuleMatch& m = row.match[i];
-      if (m.matched == 0 && m.matched_of == 0 && !m.on) continue;
+      if (!row.match[i].Any()) continue;
     }
     row.visit.push_back(i);
   }

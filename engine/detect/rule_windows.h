@@ -100,6 +100,8 @@ class RuleWindows {
     uint32_t matched_of = 0;
     bool on = false;
     bool creates = false;  // a matched condition that counts (not only an at_most guard)
+    // Whether the event touches the rule at all: else its counts expire by time alone.
+    bool Any() const { return matched != 0 || matched_of != 0 || on; }
   };
   // Per set of fact bits, worked out on its first event: the rules an event with those facts
   // may touch (every rule not on_facts, and the on_facts ones it matches), in rule order, and
