@@ -166,6 +166,60 @@ def score(rec, truth):
     return s
 
 
+# Issue #7's targets: authwatch's lines per CPU-second over sshguard's full detection path
+# (parser + blocker) and over its bare parser, measured in the same run.
+TARGET_FULL_PATH = 10.0
+TARGET_PARSER = 2.0
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def targets_table(rows, rounds):
+    """Issue #7's targets as ratios of this run: speed against sshguard's full path and bare
+    parser (with the spread over the interleaved rounds, since one pair of runs on a shared VM
+    says as much about its neighbours as about the tools), detection per campaign instance and
+    false positives against every peer that gives verdicts."""
+    by = {r["tool"]: r for r in rows if not r.get("skipped")}
+    aw = by.get("authwatch")
+    if not aw or not aw.get("cpu_s"):
+        return []
+    md = ["Targets of issue #7 on this input, as ratios in this run:", "",
+          "| target | measured | met |", "|---|---|---|"]
+    cpu = (rounds or {}).get("cpu_s", {})
+    for tool, goal, label in (("sshguard", TARGET_FULL_PATH, "sshguard's parser + blocker"),
+                              ("sshg-parser", TARGET_PARSER, "sshg-parser alone")):
+        peer = by.get(tool)
+        if not peer or not peer.get("cpu_s"):
+            continue
+        ratio = peer["cpu_s"] / aw["cpu_s"]  # same lines: the ratio of lines per CPU-second
+        text = f"{ratio:.2f}× (median runs: {peer['cpu_s']:.2f} s vs {aw['cpu_s']:.2f} s)"
+        per = [p / a for p, a in zip(cpu.get(tool, []), cpu.get("authwatch", [])) if a > 0]
+        if per:
+            text += f"; per round median {median(per):.2f}×, from {min(per):.2f}× to {max(per):.2f}× ({len(per)} rounds)"
+        md.append(f"| ≥ {goal:g}× {label}, lines per CPU-second | {text} | {'yes' if ratio >= goal else '**no**'} |")
+    sc = aw.get("score") or {}
+    peers = [r for r in rows if r["tool"] != "authwatch" and r.get("score")]
+    if sc.get("instances") and peers:
+        behind = [f"{k}: {sc['instances'][k][0]} vs {p['tool']} {p['score']['instances'][k][0]}"
+                  for k in sc["instances"] for p in peers
+                  if p["score"].get("instances", {}).get(k, [0])[0] > sc["instances"][k][0]]
+        md.append("| detection ≥ each peer on every campaign (instances detected) | "
+                  + ("; ".join(behind) if behind else "at least every peer's count on " + ", ".join(sc["instances"]))
+                  + f" | {'**no**' if behind else 'yes'} |")
+    if peers:
+        fp = len(sc.get("fp_benign_ips", []))
+        theirs = {p["tool"]: len(p["score"]["fp_benign_ips"]) for p in peers}
+        md.append(f"| fewer benign addresses flagged than any peer | {fp} vs "
+                  + ", ".join(f"{t} {n}" for t, n in theirs.items())
+                  + f" | {'yes' if fp < min(theirs.values()) else '**no**'} |")
+    md.append("")
+    return md
+
+
 def fmt_recall(v):
     if not v or v[1] == 0:
         return "—"
@@ -184,6 +238,13 @@ def main():
     man = load(os.path.join(args.results, "manifest.json"))
     os.makedirs(args.out, exist_ok=True)
     summary = {"meta": man.get("meta", {}), "inputs": []}
+    # Per input, every interleaved round's CPU seconds of the fast tools (run_peers.sh).
+    rounds = {}
+    for inp in man["inputs"]:
+        p = os.path.join(args.results, inp["name"], "rounds.json")
+        if os.path.exists(p):
+            rounds[inp["name"]] = load(p)
+    reps = next((r["reps"] for r in rounds.values()), 5)
     md = []
     meta = man.get("meta", {})
     md.append("# authwatch and its peers on the same logs")
@@ -199,7 +260,7 @@ def main():
     md.append("**How to read it.** *lines/s* is lines over wall time, which on this shared 2-core VM "
               "depends on what else runs; *lines per CPU-second* (lines over user+sys CPU time, "
               "start-up included) is the comparable figure; sshguard's pipeline, its parser and "
-              "authwatch, about a second each, are run 5 times interleaved and the run with the "
+              f"authwatch, about a second each, are run {reps} times interleaved and the run with the "
               "median CPU time is shown (fail2ban and CrowdSec take minutes: one run). *Recall* is the share of a campaign's "
               "attacker addresses the tool flagged (banned, alerted, blocked, challenged) at any "
               "time; *FP* counts benign addresses it flagged. The peers flag addresses only; "
@@ -287,6 +348,8 @@ def main():
                 md.append(f"| {TOOL_LABEL[r['tool']]} | "
                           + " | ".join(fmt_recall(r["score"]["instances"].get(k)) for k in kinds) + " |")
             md.append("")
+        if truth.get("instances"):
+            md.extend(targets_table(rows, rounds.get(name)))
         fp_lines = []
         for r in rows:
             if r.get("score") and r["score"]["fp_benign_ips"]:
@@ -311,7 +374,8 @@ def main():
             md.append("")
             md.extend(notes)
             md.append("")
-        summary["inputs"].append({"name": name, "lines": inp.get("lines"), "rows": rows})
+        summary["inputs"].append({"name": name, "lines": inp.get("lines"), "rows": rows,
+                                  "rounds": rounds.get(name)})
 
     quirks = man.get("quirks") or QUIRKS
     if quirks:

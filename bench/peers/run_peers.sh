@@ -16,7 +16,7 @@
 #                paced run of sshg_replay.py (blocker under libfaketime at the lines' times).
 #   sshg-parser  the bare parser, for its speed (no verdicts).
 #   (sshguard's pipeline, sshg-parser and authwatch run REPS=5 times interleaved; each reports
-#   the run with its median CPU time.)
+#   the run with its median CPU time, and OUTDIR/rounds.json keeps every round's CPU seconds.)
 #   authwatch    `build/bin/authwatch replay --config deploy/authwatch.yaml --format syslog
 #                --syslog-year YEAR --input LOG`, when its --help mentions syslog; else skipped.
 #
@@ -89,6 +89,16 @@ done
 median_run "$work/sshguard.time.json"
 median_run "$work/sshg-parser.time.json"
 $have_aw && median_run "$work/authwatch.time.json"
+# Every round's CPU seconds, for the report's ratios: a pair of runs in one round shares the
+# machine's state of the moment, so per-round ratios show how far the noise moves them.
+python3 - "$work" "$reps" "$out/rounds.json" sshguard sshg-parser $($have_aw && echo authwatch) <<'PY'
+import json, sys
+work, n, out, *tools = sys.argv[1:]
+def cpu(tool, i):
+    d = json.load(open(f"{work}/{tool}.time.json.{i}"))
+    return round(d["user_s"] + d["sys_s"], 4)
+json.dump({"reps": int(n), "cpu_s": {t: [cpu(t, i) for i in range(1, int(n) + 1)] for t in tools}}, open(out, "w"), indent=1)
+PY
 say "sshguard: paced run under libfaketime (verdicts)"
 unshare -n $PY "$here/sshg_replay.py" --log "$log" --year "$year" --work "$work/sshguard" \
   --out "$work/sshguard.flags.json" 2> "$work/sshguard-paced.stderr" || { cat "$work/sshguard-paced.stderr" >&2; exit 1; }
