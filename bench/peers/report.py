@@ -15,6 +15,7 @@ import argparse
 import ipaddress
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -172,12 +173,6 @@ TARGET_FULL_PATH = 10.0
 TARGET_PARSER = 2.0
 
 
-def median(values):
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-
-
 def targets_table(rows, rounds):
     """Issue #7's targets as ratios of this run: speed against sshguard's full path and bare
     parser (with the spread over the interleaved rounds, since one pair of runs on a shared VM
@@ -199,7 +194,7 @@ def targets_table(rows, rounds):
         text = f"{ratio:.2f}× (median runs: {peer['cpu_s']:.2f} s vs {aw['cpu_s']:.2f} s)"
         per = [p / a for p, a in zip(cpu.get(tool, []), cpu.get("authwatch", [])) if a > 0]
         if per:
-            text += f"; per round median {median(per):.2f}×, from {min(per):.2f}× to {max(per):.2f}× ({len(per)} rounds)"
+            text += f"; per round median {statistics.median(per):.2f}×, from {min(per):.2f}× to {max(per):.2f}× ({len(per)} rounds)"
         md.append(f"| ≥ {goal:g}× {label}, lines per CPU-second | {text} | {'yes' if ratio >= goal else '**no**'} |")
     sc = aw.get("score") or {}
     peers = [r for r in rows if r["tool"] != "authwatch" and r.get("score")]

@@ -37,12 +37,23 @@ say() { printf '[%s] %s: %s\n' "$(date +%H:%M:%S)" "$name" "$*" >&2; }
 # one run says as much about the machine's noise as about the tool: each is run REPS times,
 # interleaved, and the run with the median CPU time is the one reported.
 reps=${REPS:-5}
-median_run() {  # OUT.json: OUT.json.1 .. OUT.json.REPS -> OUT.json (median user+sys)
-  python3 - "$1" "$reps" <<'PY'
+# TOOL.time.json.1 .. .REPS -> TOOL.time.json (the run with the median user+sys) for each TOOL,
+# and every round's CPU seconds to OUTDIR/rounds.json for the report's ratios: a pair of runs in
+# one round shares the machine's state of the moment, so per-round ratios show how far the noise
+# moves them.
+median_runs() {  # TOOL...
+  python3 - "$work" "$reps" "$out/rounds.json" "$@" <<'PY'
 import json, shutil, sys
-out, n = sys.argv[1], int(sys.argv[2])
-runs = sorted((json.load(open(f"{out}.{i}"))["user_s"] + json.load(open(f"{out}.{i}"))["sys_s"], i) for i in range(1, n + 1))
-shutil.copy(f"{out}.{runs[(n - 1) // 2][1]}", out)
+work, n, rounds, *tools = sys.argv[1:]
+n = int(n)
+cpu_s = {}
+for tool in tools:
+    runs = [json.load(open(f"{work}/{tool}.time.json.{i}")) for i in range(1, n + 1)]
+    cpu = [r["user_s"] + r["sys_s"] for r in runs]
+    median = sorted(range(n), key=lambda i: (cpu[i], i))[(n - 1) // 2]
+    shutil.copy(f"{work}/{tool}.time.json.{median + 1}", f"{work}/{tool}.time.json")
+    cpu_s[tool] = [round(c, 4) for c in cpu]
+json.dump({"reps": n, "cpu_s": cpu_s}, open(rounds, "w"), indent=1)
 PY
 }
 say "$lines lines from $log"
@@ -86,19 +97,7 @@ for ((r = 1; r <= reps; r++)); do
       --no-progress 2> "$work/authwatch.stderr" || { cat "$work/authwatch.stderr" >&2; exit 1; }
   fi
 done
-median_run "$work/sshguard.time.json"
-median_run "$work/sshg-parser.time.json"
-$have_aw && median_run "$work/authwatch.time.json"
-# Every round's CPU seconds, for the report's ratios: a pair of runs in one round shares the
-# machine's state of the moment, so per-round ratios show how far the noise moves them.
-python3 - "$work" "$reps" "$out/rounds.json" sshguard sshg-parser $($have_aw && echo authwatch) <<'PY'
-import json, sys
-work, n, out, *tools = sys.argv[1:]
-def cpu(tool, i):
-    d = json.load(open(f"{work}/{tool}.time.json.{i}"))
-    return round(d["user_s"] + d["sys_s"], 4)
-json.dump({"reps": int(n), "cpu_s": {t: [cpu(t, i) for i in range(1, int(n) + 1)] for t in tools}}, open(out, "w"), indent=1)
-PY
+median_runs sshguard sshg-parser $($have_aw && echo authwatch)
 say "sshguard: paced run under libfaketime (verdicts)"
 unshare -n $PY "$here/sshg_replay.py" --log "$log" --year "$year" --work "$work/sshguard" \
   --out "$work/sshguard.flags.json" 2> "$work/sshguard-paced.stderr" || { cat "$work/sshguard-paced.stderr" >&2; exit 1; }
