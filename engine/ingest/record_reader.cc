@@ -9,7 +9,6 @@
 
 namespace authwatch {
 namespace {
-constexpr size_t kReadChunk = 1 << 20;
 constexpr uint64_t kMaxDelimitedRecord = 64 << 20;  // a length beyond this is a framing error
 }  // namespace
 
@@ -44,7 +43,7 @@ bool RecordReader::Fill() {
     start_ = 0;
   }
   // The buffer only grows (for a record longer than a chunk): resizing it down and up again
-  // would zero-fill a megabyte per read.
+  // would zero-fill a chunk per read.
   if (buffer_.size() < end_ + kReadChunk) buffer_.resize(end_ + kReadChunk);
   const size_t n = std::fread(buffer_.data() + end_, 1, kReadChunk, file_);
   end_ += n;

@@ -117,7 +117,7 @@ TEST_F(RecordReaderTest, LineLongerThanOneMebibyteIsReturnedWhole) {
 }
 
 TEST_F(RecordReaderTest, LinesAcrossReadChunkBoundariesAreIntact) {
-  // Lines of many lengths so that newlines and CRLF pairs fall on and around each 1 MiB boundary.
+  // Lines of many lengths so that newlines and CRLF pairs fall on and around each chunk boundary.
   std::vector<std::string> lines;
   std::string file;
   size_t len = 1;
@@ -137,7 +137,7 @@ TEST_F(RecordReaderTest, LinesAcrossReadChunkBoundariesAreIntact) {
 }
 
 TEST_F(RecordReaderTest, LineEndingExactlyAtAChunkBoundary) {
-  const size_t chunk = 1 << 20;
+  const size_t chunk = RecordReader::kReadChunk;
   std::string first(chunk - 1, 'a');  // its '\n' is the last byte of the first chunk
   std::string second(chunk - 2, 'b');  // its "\r\n" ends the second chunk
   auto r = Open(Write("a.jsonl", first + "\n" + second + "\r\nz"), RecordFraming::kLines);
