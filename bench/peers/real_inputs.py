@@ -16,7 +16,8 @@ writes into DIR:
                              lines keep their own stamps; one year assumed). A derived file, so it
                              is written to DIR (outside the project).
   hub-samples.truth.json     campaigns = the sources CrowdSec's own tests expect an alert for
-                             (scenario.assert), grouped by service; benign: none.
+                             (scenario.assert), grouped by service; `expected` lists each
+                             (service, test, source) for the report's per-alert table; benign: none.
 """
 import argparse
 import calendar
@@ -99,7 +100,7 @@ def main():
                "no labels: the campaign is derived (sources with >= 10 failure lines), not ground truth")
 
     hub = os.path.join(args.data, "crowdsec-hub-samples")
-    lines, campaigns = [], {}
+    lines, campaigns, expected = [], {}, []
     for svc, tests in HUB_TESTS.items():
         ips = set()
         for t in tests:
@@ -116,7 +117,9 @@ def main():
                             lines.append((ts, len(lines), l))
             try:
                 with open(os.path.join(d, "scenario.assert")) as f:
-                    ips.update(re.findall(r'"([0-9a-fA-F.:]+)" in results\[\d+\]\.Overflow\.GetSources\(\)', f.read()))
+                    found = re.findall(r'"([0-9a-fA-F.:]+)" in results\[\d+\]\.Overflow\.GetSources\(\)', f.read())
+                ips.update(found)
+                expected += [{"service": svc, "test": t, "ip": ip} for ip in sorted(set(found))]
             except OSError:
                 pass
         campaigns[f"{svc}_expected"] = {"ips": sorted(ips), "accounts": [], "tests": tests}
@@ -130,7 +133,8 @@ def main():
                    "labels": "the sources CrowdSec's hub tests expect an alert for (scenario.assert); "
                              "several are expected only from scenarios newer than Debian's hub "
                              "(ssh-time-based-bf, dovecot-slow-bf, postfix-sasl-bf, honeypot users)",
-                   "campaigns": campaigns, "benign": {"ips": [], "accounts": []}}, f, indent=1)
+                   "campaigns": campaigns, "expected": expected,
+                   "benign": {"ips": [], "accounts": []}}, f, indent=1)
     print(f"real_inputs: hub-samples.log {len(lines)} lines, "
           + ", ".join(f"{k} {len(v['ips'])}" for k, v in campaigns.items()), file=sys.stderr)
 
