@@ -102,7 +102,6 @@ def main():
     hub = os.path.join(args.data, "crowdsec-hub-samples")
     lines, campaigns, expected = [], {}, []
     for svc, tests in HUB_TESTS.items():
-        ips = set()
         for t in tests:
             d = os.path.join(hub, t)
             if not os.path.isdir(d):
@@ -118,10 +117,10 @@ def main():
             try:
                 with open(os.path.join(d, "scenario.assert")) as f:
                     found = re.findall(r'"([0-9a-fA-F.:]+)" in results\[\d+\]\.Overflow\.GetSources\(\)', f.read())
-                ips.update(found)
                 expected += [{"service": svc, "test": t, "ip": ip} for ip in sorted(set(found))]
             except OSError:
                 pass
+        ips = {e["ip"] for e in expected if e["service"] == svc}
         campaigns[f"{svc}_expected"] = {"ips": sorted(ips), "accounts": [], "tests": tests}
     lines.sort()
     out = os.path.join(args.work, "hub-samples.log")

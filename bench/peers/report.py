@@ -120,18 +120,27 @@ def expand(prefixes, universe):
     return out
 
 
+def labelled_ips(truth):
+    out = set(truth.get("benign", {}).get("ips", []))
+    for c in truth.get("campaigns", {}).values():
+        out |= set(c["ips"])
+    return out
+
+
+def flagged_addresses(rec, truth):
+    """The addresses a tool flagged: named ones, and the known addresses its prefixes cover."""
+    universe = labelled_ips(truth) | set(truth.get("noise", {}).get("scanner_ips", []))
+    ref = truth.get("reference", {})
+    universe |= set(ref.get("failing_sources_under10", [])) | set(ref.get("accepted_sources", []))
+    return set(rec.get("flagged_ips", [])) | expand(rec.get("flagged_prefixes", []), universe)
+
+
 def score(rec, truth):
     camps = truth.get("campaigns", {})
     benign = set(truth.get("benign", {}).get("ips", []))
     benign_accts = set(truth.get("benign", {}).get("accounts", []))
-    labelled = set(benign)
-    for c in camps.values():
-        labelled |= set(c["ips"])
-    universe = set(labelled) | set(truth.get("noise", {}).get("scanner_ips", []))
-    ref = truth.get("reference", {})
-    universe |= set(ref.get("failing_sources_under10", [])) | set(ref.get("accepted_sources", []))
-    flagged = set(rec.get("flagged_ips", []))
-    flagged |= expand(rec.get("flagged_prefixes", []), universe)
+    labelled = labelled_ips(truth)
+    flagged = flagged_addresses(rec, truth)
     accts = set(rec.get("flagged_accounts", []))
     attacked = set()
     for c in camps.values():
@@ -205,7 +214,7 @@ HUB_MISS_REASONS = {
 
 def hub_misses(truth, rec):
     """Markdown rows: per expected test, its sources authwatch flagged, and why not the others."""
-    flagged = set(rec.get("flagged_ips", []))
+    flagged = flagged_addresses(rec, truth)  # as the recall columns count them
     rows = {}  # (service, test, outcome) -> sources, in the order of truth["expected"]
     for e in truth["expected"]:
         why = HUB_MISS_REASONS.get(e["test"], {})
@@ -332,6 +341,7 @@ def main():
         md.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
         rows = []
         notes = []
+        aw_rec = None  # authwatch's record, for the hub table
         for tool in TOOLS:
             p = os.path.join(args.results, name, f"{tool}.json")
             if not os.path.exists(p):
@@ -342,6 +352,8 @@ def main():
                 notes.append(f"- {tool}: {'; '.join(rec.get('notes', []))}")
                 rows.append({"tool": tool, "skipped": True, "notes": rec.get("notes", [])})
                 continue
+            if tool == "authwatch":
+                aw_rec = rec
             verdicts = tool != "sshg-parser"
             sc = score(rec, truth) if verdicts else None
             cells = [TOOL_LABEL[tool], fmt_int(rec.get("lines_per_s")), fmt_int(rec.get("lines_per_cpu_s")),
@@ -399,9 +411,8 @@ def main():
             md.append("")
         if truth.get("instances"):
             md.extend(targets_table(rows, rounds.get(name)))
-        aw_rec = os.path.join(args.results, name, "authwatch.json")
-        if truth.get("expected") and os.path.exists(aw_rec):
-            md.extend(hub_misses(truth, load(aw_rec)))
+        if truth.get("expected") and aw_rec:
+            md.extend(hub_misses(truth, aw_rec))
         fp_lines = []
         for r in rows:
             if r.get("score") and r["score"]["fp_benign_ips"]:
