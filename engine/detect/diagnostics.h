@@ -23,6 +23,8 @@ enum class DiagCode : uint16_t {
   kListTypeMismatch = 108,  // e.g. an asn list used on the ip field
   kNoThreshold = 109,       // a condition with neither at_least nor at_most
   kCannotRead = 110,        // a rule file or directory cannot be read
+  kNoRules = 111,           // the paths hold no rule and no detector: nothing would be decided
+  kEmptyFile = 112,         // a rule file of zero bytes (truncated, or still being written)
   kUnknownKey = 200,        // warning: a key the loader does not know (typo?)
   kUnusedList = 201,        // warning: a list no rule uses
 };

@@ -797,6 +797,19 @@ RuleLoadResult CompileRules(const std::vector<RuleSource>& sources) {
   return result;
 }
 
+namespace {
+
+// An error about a whole file or path, not a place in it.
+Diagnostic FileError(DiagCode code, std::string file, std::string message) {
+  Diagnostic d;
+  d.code = code;
+  d.file = std::move(file);
+  d.message = std::move(message);
+  return d;
+}
+
+}  // namespace
+
 RuleLoadResult LoadRules(const std::vector<std::string>& paths) {
   std::vector<RuleSource> sources;
   RuleLoadResult failed;
@@ -815,20 +828,35 @@ RuleLoadResult LoadRules(const std::vector<std::string>& paths) {
     for (const auto& f : files) {
       std::ifstream in(f, std::ios::binary);
       if (!in) {
-        Diagnostic d;
-        d.code = DiagCode::kCannotRead;
-        d.file = f;
-        d.message = "cannot read: the rule file or directory does not exist or is not readable";
-        failed.diagnostics.items.push_back(d);
+        failed.diagnostics.items.push_back(FileError(
+            DiagCode::kCannotRead, f, "cannot read: the rule file or directory does not exist or is not readable"));
         continue;
       }
       std::stringstream ss;
       ss << in.rdbuf();
+      // Zero bytes is how a truncated file or one caught mid-copy (or on a full disk) looks:
+      // taken as "no entries" it would drop its rules, and their state, without a word.
+      if (ss.view().empty()) {
+        failed.diagnostics.items.push_back(FileError(
+            DiagCode::kEmptyFile, f, "empty file: truncated or still being written? (a placeholder needs a comment line)"));
+        continue;
+      }
       sources.push_back({f, ss.str()});
     }
   }
   if (failed.diagnostics.errors() > 0) return failed;
-  return CompileRules(sources);
+  RuleLoadResult result = CompileRules(sources);
+  // An empty or emptied rule directory must not pass for a rule set: at start the engine
+  // would decide nothing, and a reload would drop every window's state (the service keeps
+  // its previous rules when a load fails).
+  const RuleSet* rs = result.rules.get();
+  if (rs != nullptr && rs->rules.empty() && rs->travel.empty() && rs->novelty.empty()) {
+    result.diagnostics.items.push_back(
+        FileError(DiagCode::kNoRules, absl::StrJoin(paths, ", "),
+                  Cat("no rules: ", sources.size(), " file(s) read, and none holds a rule or a detector")));
+    result.rules = nullptr;
+  }
+  return result;
 }
 
 }  // namespace authwatch

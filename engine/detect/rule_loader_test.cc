@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "gtest/gtest.h"
 
 namespace authwatch {
@@ -126,6 +128,65 @@ TEST(RuleLoaderTest, MissingFileIsReported) {
   ASSERT_EQ(r.diagnostics.errors(), 1);
   EXPECT_EQ(r.diagnostics.items[0].code, DiagCode::kCannotRead);
   EXPECT_NE(r.diagnostics.items[0].Format().find("/nonexistent/rules.yaml"), std::string::npos);
+}
+
+// A directory of rule files for one test, removed with it.
+class RuleDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("rule_loader_test." + std::to_string(::getpid()) + "." +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_ / "site");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  fs::path dir_;
+};
+
+constexpr char kOneRule[] =
+    "- rule: r\n  key: ip\n  window: 1m\n  when: [{count: {result: failure}, at_least: 5}]\n"
+    "  then: [{action: block}]\n";
+
+TEST_F(RuleDirTest, EmptyDirectoryIsAnErrorNotAnEmptyRuleSet) {
+  RuleLoadResult r = LoadRules({(dir_ / "site").string()});
+  EXPECT_EQ(r.rules, nullptr);
+  ASSERT_EQ(r.diagnostics.errors(), 1) << r.diagnostics.FormatAll();
+  EXPECT_EQ(r.diagnostics.items[0].code, DiagCode::kNoRules);
+  EXPECT_NE(r.diagnostics.items[0].Format().find((dir_ / "site").string() + ": error[E111] no rules"),
+            std::string::npos) << r.diagnostics.FormatAll();
+}
+
+TEST_F(RuleDirTest, ListsAndPolicyAloneDecideNothing) {
+  Write("lists.yaml", "- list: spare\n  type: asn\n  items: [1]\n");
+  RuleLoadResult r = LoadRules({dir_.string()});
+  EXPECT_EQ(r.rules, nullptr);
+  EXPECT_EQ(r.diagnostics.errors(), 1) << r.diagnostics.FormatAll();
+}
+
+TEST_F(RuleDirTest, AnEmptySiteDirectoryBesideTheRulesIsFine) {
+  Write("rules.yaml", kOneRule);
+  RuleLoadResult r = LoadRules({dir_.string(), (dir_ / "site").string()});
+  ASSERT_NE(r.rules, nullptr) << r.diagnostics.FormatAll();
+  EXPECT_EQ(r.rules->rules.size(), 1u);
+}
+
+TEST_F(RuleDirTest, ZeroByteFileIsAnErrorNamingIt) {
+  Write("rules.yaml", kOneRule);
+  Write("brute-force.yaml", "");
+  RuleLoadResult r = LoadRules({dir_.string()});
+  EXPECT_EQ(r.rules, nullptr);
+  ASSERT_EQ(r.diagnostics.errors(), 1) << r.diagnostics.FormatAll();
+  EXPECT_EQ(r.diagnostics.items[0].code, DiagCode::kEmptyFile);
+  EXPECT_NE(r.diagnostics.items[0].Format().find("brute-force.yaml: error[E112] empty file"), std::string::npos);
+}
+
+TEST_F(RuleDirTest, CommentOnlyPlaceholderIsFine) {
+  Write("rules.yaml", kOneRule);
+  Write("site.yaml", "# site rules go here\n");
+  RuleLoadResult r = LoadRules({dir_.string()});
+  ASSERT_NE(r.rules, nullptr) << r.diagnostics.FormatAll();
+  EXPECT_EQ(r.rules->rules.size(), 1u);
 }
 
 TEST(RuleLoaderTest, VersionChangesWithContent) {

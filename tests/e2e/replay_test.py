@@ -204,6 +204,22 @@ class CheckAndExplainTest(unittest.TestCase):
         self.assertIn("bad-duration.yaml:3:11: error[E105]", err)
         self.assertIn("^", err)
 
+    def test_empty_rule_directory_is_refused_not_run_without_rules(self):
+        # An emptied rule directory (a failed deploy) must stop the engine, not run it blind.
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = os.path.join(tmp, "c.yaml")
+            with open(cfg, "w") as f:
+                f.write("geoip:\n  databases: [%s]\nrules:\n  paths: [%s]\n" % (
+                    os.path.join(ROOT, "var", "geoip", "asn.mmdb"), tmp + "/rules"))
+            os.mkdir(os.path.join(tmp, "rules"))
+            rc, out, err = run(["replay", "--config", cfg, "--input", "-", "--output", "-",
+                                "--dead-letter", os.path.join(tmp, "d.jsonl")], stdin=b"")
+            self.assertEqual(rc, 2, err)
+            self.assertIn(tmp + "/rules: error[E111] no rules", err)
+            rc, out, err = run(["check", "--config", cfg])
+            self.assertEqual(rc, 1, err)
+            self.assertIn("error[E111]", err)
+
     def test_explain_names_rules_and_reasons(self):
         rc, out, err = run(["explain", "--config", CONFIG, "--input", SAMPLE])
         self.assertEqual(rc, 0, err)
