@@ -62,6 +62,11 @@ void Pipeline::Reject(const Rejection& rejection, std::string_view raw, const So
   }
 }
 
+void Pipeline::RejectUnframed(const Rejection& rejection, std::string_view raw, const SourcePosition& pos) {
+  ++counters_.records;
+  Reject(rejection, raw, pos);
+}
+
 void Pipeline::Process(std::string_view record, const SourcePosition& pos) {
   if (record.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     ++counters_.blank;

@@ -76,8 +76,9 @@ class Pipeline {
   // Adopts a reloaded rule set, keeping window state of unchanged rules.
   void SetRules(std::shared_ptr<const RuleSet> rules);
   void set_forwarder(EventForwarder* forwarder) { forwarder_ = forwarder; }
-  // Records a framing error of the source (e.g. a truncated protobuf record).
-  void Reject(const Rejection& rejection, std::string_view raw, const SourcePosition& pos);
+  // A record the source could not even frame (e.g. a truncated protobuf record): counted as
+  // read and rejected, so that read = accepted + rejected + skipped still holds.
+  void RejectUnframed(const Rejection& rejection, std::string_view raw, const SourcePosition& pos);
 
   const PipelineCounters& counters() const { return counters_; }
   const DetectionEngine& detection() const { return detection_; }
@@ -93,6 +94,7 @@ class Pipeline {
   const GeoEnricher& geo() const { return *enricher_; }
 
  private:
+  void Reject(const Rejection& rejection, std::string_view raw, const SourcePosition& pos);
   void Emit(std::vector<Decision>& decisions);
 
   std::unique_ptr<EventDecoder> decoder_;

@@ -134,7 +134,7 @@ int RunReplay(const std::vector<std::string>& args) {
   }
   if (!framing_error.empty()) {
     pos.offset = (*reader)->record_number() + 1;
-    pipeline.Reject(Rejection{RejectReason::kBadProtobuf, framing_error}, "", pos);
+    pipeline.RejectUnframed(Rejection{RejectReason::kBadProtobuf, framing_error}, "", pos);
   }
   progress.Finish();
   (*sink)->Flush();

@@ -145,6 +145,15 @@ class ReplayEnrichedTest(unittest.TestCase):
         self.assertEqual(row["account"], "p@mail.example")
         self.assertEqual(row["protocol"], "smtp")
         self.assertEqual(row["geo"]["country"], "US")
+        # A stream cut inside its last record: that record is read, rejected and dead-lettered
+        # with its position, and the summary still adds up (read = accepted + rejected + skipped).
+        rc, out, err = run(["replay", "--config", CONFIG, "--emit", "enriched", "--format", "protobuf", "--input", "-",
+                            "--output", "-", "--dead-letter", self.dead], stdin=stream + stream[:-3])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("2 events read, 1 accepted, 1 rejected, 0 skipped", err)
+        with open(self.dead) as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual([(d["reason"], d["source"]) for d in dead], [("bad_protobuf", "stdin:2")])
 
 
 class ReplayDecisionsTest(unittest.TestCase):
