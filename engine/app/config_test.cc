@@ -1,11 +1,9 @@
 #include "app/config.h"
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 #include <string>
 
+#include "core/test_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -17,41 +15,28 @@ using ::testing::HasSubstr;
 
 class ConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("config_test." + std::to_string(::getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_ / "etc");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Write(const std::string& relative, const std::string& text) {
-    const fs::path p = dir_ / relative;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
+  void SetUp() override { fs::create_directories(dir_.path() / "etc"); }
 
   // Loads a config that must fail and returns the message.
   std::string Error(const std::string& yaml) {
-    const std::string path = Write("etc/authwatch.yaml", yaml);
+    const std::string path = dir_.Write("etc/authwatch.yaml", yaml);
     auto c = LoadAppConfig(path);
     EXPECT_FALSE(c.ok()) << yaml;
     return c.ok() ? "" : std::string(c.status().message());
   }
 
-  std::string D(const std::string& relative) const { return (dir_ / relative).lexically_normal().string(); }
+  std::string D(const std::string& relative) const { return (dir_.path() / relative).lexically_normal().string(); }
 
-  fs::path dir_;
+  testing::TestDir dir_;
 };
 
 constexpr const char kMinimal[] = "geoip:\n  databases: [geo/city.mmdb]\n";
 
 TEST_F(ConfigTest, ReadsEveryKeyAndResolvesRelativePathsAgainstTheFileDirectory) {
-  Write("etc/mappings/keycloak.yaml",
+  dir_.Write("etc/mappings/keycloak.yaml",
         "name: keycloak\nfields: {ts: /time, account: /details/username, ip: /ipAddress, result: /type}\n"
         "success_values: [LOGIN]\nfailure_values: [LOGIN_ERROR]\n");
-  const std::string path = Write("etc/authwatch.yaml", R"(# test config
+  const std::string path = dir_.Write("etc/authwatch.yaml", R"(# test config
 input:
   format: protobuf
   mapping: mappings/keycloak.yaml
@@ -113,7 +98,7 @@ metrics:
 }
 
 TEST_F(ConfigTest, MinimalConfigGetsTheDefaults) {
-  auto c = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  auto c = LoadAppConfig(dir_.Write("etc/authwatch.yaml", kMinimal));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->geoip.databases, std::vector<std::string>{D("etc/geo/city.mmdb")});
   EXPECT_EQ(c->input.format, InputFormat::kJson);
@@ -129,7 +114,7 @@ TEST_F(ConfigTest, MinimalConfigGetsTheDefaults) {
 }
 
 TEST_F(ConfigTest, SingleDatabasePathAndStdinDashAreKept) {
-  auto c = LoadAppConfig(Write("etc/authwatch.yaml", "geoip:\n  databases: one.mmdb\noutput:\n  dead_letter: '-'\n"));
+  auto c = LoadAppConfig(dir_.Write("etc/authwatch.yaml", "geoip:\n  databases: one.mmdb\noutput:\n  dead_letter: '-'\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->geoip.databases, std::vector<std::string>{D("etc/one.mmdb")});
   EXPECT_EQ(c->output.dead_letter_path, "-");
@@ -179,7 +164,7 @@ TEST_F(ConfigTest, MissingGeoipDatabasesIsAnError) {
 }
 
 TEST_F(ConfigTest, BadMappingFileIsReportedWithBothPlaces) {
-  Write("etc/bad-mapping.yaml", "fields:\n  ts: time\n");
+  dir_.Write("etc/bad-mapping.yaml", "fields:\n  ts: time\n");
   const std::string msg = Error(std::string(kMinimal) + "input:\n  mapping: bad-mapping.yaml\n");
   EXPECT_THAT(msg, HasSubstr(D("etc/authwatch.yaml") + ":4:12:"));
   EXPECT_THAT(msg, HasSubstr(D("etc/bad-mapping.yaml") + ":2:7:"));
@@ -223,10 +208,10 @@ TEST(ParseDurationTest, RejectsBadDurations) {
 }
 
 TEST_F(ConfigTest, StateSectionIsOptionalAndChecked) {
-  auto none = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  auto none = LoadAppConfig(dir_.Write("etc/authwatch.yaml", kMinimal));
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_FALSE(none->state.enabled()) << "no state: section, no checkpoints";
-  auto on = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) +
+  auto on = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) +
                                     "state:\n  topic: aw.state\n  checkpoint_interval: 30s\n"
                                     "  max_chunk_bytes: 500000\n  replication_factor: 3\n"));
   ASSERT_TRUE(on.ok()) << on.status();
@@ -236,10 +221,10 @@ TEST_F(ConfigTest, StateSectionIsOptionalAndChecked) {
   EXPECT_EQ(on->state.max_chunk_bytes, 500000);
   EXPECT_EQ(on->state.replication_factor, 3);
   EXPECT_EQ(on->state.rebuild_window_ms, -1) << "default: the longest rule window";
-  auto six = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "state:\n  topic: t\n  rebuild_window: 6h\n"));
+  auto six = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) + "state:\n  topic: t\n  rebuild_window: 6h\n"));
   ASSERT_TRUE(six.ok()) << six.status();
   EXPECT_EQ(six->state.rebuild_window_ms, 6 * 3600000);
-  auto off = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "state:\n  topic: t\n  rebuild_window: off\n"));
+  auto off = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) + "state:\n  topic: t\n  rebuild_window: off\n"));
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_EQ(off->state.rebuild_window_ms, 0);
   EXPECT_THAT(Error(std::string(kMinimal) + "state:\n  topic: t\n  checkpoint_interval: 10ms\n"),
@@ -249,22 +234,22 @@ TEST_F(ConfigTest, StateSectionIsOptionalAndChecked) {
 }
 
 TEST_F(ConfigTest, InstanceIdDefaultsToHostNameAndMayBeTurnedOff) {
-  auto unset = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  auto unset = LoadAppConfig(dir_.Write("etc/authwatch.yaml", kMinimal));
   ASSERT_TRUE(unset.ok()) << unset.status();
   EXPECT_FALSE(unset->kafka.instance_id.has_value()) << "unset: the service uses the host name";
-  auto off = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "kafka:\n  instance_id: \"\"\n"));
+  auto off = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) + "kafka:\n  instance_id: \"\"\n"));
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_EQ(off->kafka.instance_id, std::string()) << "empty: dynamic membership";
-  auto named = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "kafka:\n  instance_id: aw-2\n"));
+  auto named = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) + "kafka:\n  instance_id: aw-2\n"));
   ASSERT_TRUE(named.ok()) << named.status();
   EXPECT_EQ(named->kafka.instance_id, std::string("aw-2"));
 }
 
 TEST_F(ConfigTest, ScaleOutSectionNamesItsTopicsAfterTheGroup) {
-  auto none = LoadAppConfig(Write("etc/authwatch.yaml", kMinimal));
+  auto none = LoadAppConfig(dir_.Write("etc/authwatch.yaml", kMinimal));
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_FALSE(none->scale_out.enabled()) << "no section: one instance runs every rule";
-  auto on = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) +
+  auto on = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) +
                                     "kafka:\n  group_id: aw\nscale_out:\n  partitions: 6\n  idle_after: 30s\n"
                                     "  watermark_interval: 100ms\n"));
   ASSERT_TRUE(on.ok()) << on.status();
@@ -290,7 +275,7 @@ TEST(ParseSizeTest, UnitsAndErrors) {
 }
 
 TEST_F(ConfigTest, LimitsSection) {
-  auto c = LoadAppConfig(Write("etc/authwatch.yaml", std::string(kMinimal) + "limits:\n  window_memory: 1GiB\n"));
+  auto c = LoadAppConfig(dir_.Write("etc/authwatch.yaml", std::string(kMinimal) + "limits:\n  window_memory: 1GiB\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->limits.window_memory_bytes, 1ull << 30);
   EXPECT_THAT(Error(std::string(kMinimal) + "limits:\n  window_memory: big\n"), HasSubstr("limits.window_memory"));

@@ -4,8 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include <unistd.h>
-
+#include "core/test_dir.h"
 #include "gtest/gtest.h"
 
 namespace authwatch {
@@ -130,18 +129,12 @@ TEST(RuleLoaderTest, MissingFileIsReported) {
   EXPECT_NE(r.diagnostics.items[0].Format().find("/nonexistent/rules.yaml"), std::string::npos);
 }
 
-// A directory of rule files for one test, removed with it.
+// A directory of rule files for one test, with an empty site directory in it.
 class RuleDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("rule_loader_test." + std::to_string(::getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_ / "site");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
-  fs::path dir_;
+  void SetUp() override { fs::create_directories(site()); }
+  fs::path site() const { return dir_.path() / "site"; }
+  testing::TestDir dir_;
 };
 
 constexpr char kOneRule[] =
@@ -149,32 +142,32 @@ constexpr char kOneRule[] =
     "  then: [{action: block}]\n";
 
 TEST_F(RuleDirTest, EmptyDirectoryIsAnErrorNotAnEmptyRuleSet) {
-  RuleLoadResult r = LoadRules({(dir_ / "site").string()});
+  RuleLoadResult r = LoadRules({site().string()});
   EXPECT_EQ(r.rules, nullptr);
   ASSERT_EQ(r.diagnostics.errors(), 1) << r.diagnostics.FormatAll();
   EXPECT_EQ(r.diagnostics.items[0].code, DiagCode::kNoRules);
-  EXPECT_NE(r.diagnostics.items[0].Format().find((dir_ / "site").string() + ": error[E111] no rules"),
+  EXPECT_NE(r.diagnostics.items[0].Format().find(site().string() + ": error[E111] no rules"),
             std::string::npos) << r.diagnostics.FormatAll();
 }
 
 TEST_F(RuleDirTest, ListsAndPolicyAloneDecideNothing) {
-  Write("lists.yaml", "- list: spare\n  type: asn\n  items: [1]\n");
-  RuleLoadResult r = LoadRules({dir_.string()});
+  dir_.Write("lists.yaml", "- list: spare\n  type: asn\n  items: [1]\n");
+  RuleLoadResult r = LoadRules({dir_.path().string()});
   EXPECT_EQ(r.rules, nullptr);
   EXPECT_EQ(r.diagnostics.errors(), 1) << r.diagnostics.FormatAll();
 }
 
 TEST_F(RuleDirTest, AnEmptySiteDirectoryBesideTheRulesIsFine) {
-  Write("rules.yaml", kOneRule);
-  RuleLoadResult r = LoadRules({dir_.string(), (dir_ / "site").string()});
+  dir_.Write("rules.yaml", kOneRule);
+  RuleLoadResult r = LoadRules({dir_.path().string(), site().string()});
   ASSERT_NE(r.rules, nullptr) << r.diagnostics.FormatAll();
   EXPECT_EQ(r.rules->rules.size(), 1u);
 }
 
 TEST_F(RuleDirTest, ZeroByteFileIsAnErrorNamingIt) {
-  Write("rules.yaml", kOneRule);
-  Write("brute-force.yaml", "");
-  RuleLoadResult r = LoadRules({dir_.string()});
+  dir_.Write("rules.yaml", kOneRule);
+  dir_.Write("brute-force.yaml", "");
+  RuleLoadResult r = LoadRules({dir_.path().string()});
   EXPECT_EQ(r.rules, nullptr);
   ASSERT_EQ(r.diagnostics.errors(), 1) << r.diagnostics.FormatAll();
   EXPECT_EQ(r.diagnostics.items[0].code, DiagCode::kEmptyFile);
@@ -182,9 +175,9 @@ TEST_F(RuleDirTest, ZeroByteFileIsAnErrorNamingIt) {
 }
 
 TEST_F(RuleDirTest, CommentOnlyPlaceholderIsFine) {
-  Write("rules.yaml", kOneRule);
-  Write("site.yaml", "# site rules go here\n");
-  RuleLoadResult r = LoadRules({dir_.string()});
+  dir_.Write("rules.yaml", kOneRule);
+  dir_.Write("site.yaml", "# site rules go here\n");
+  RuleLoadResult r = LoadRules({dir_.path().string()});
   ASSERT_NE(r.rules, nullptr) << r.diagnostics.FormatAll();
   EXPECT_EQ(r.rules->rules.size(), 1u);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/test_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -259,14 +260,9 @@ TEST(GeoEnricherTest, WorksWithoutDatabases) {
 class GeoReloadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("geo_enricher_test." + std::to_string(::getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    path_ = (dir_ / "city.mmdb").string();
+    path_ = (dir_.path() / "city.mmdb").string();
     fs::copy_file(TestDb("geoip2-city.mmdb"), path_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Replaces the file the way deploy/geoip/install.sh and geoipupdate do: write aside, rename.
   void ReplaceWith(const std::string& test_db) {
@@ -275,7 +271,7 @@ class GeoReloadTest : public ::testing::Test {
     fs::rename(tmp, path_);
   }
 
-  fs::path dir_;
+  testing::TestDir dir_;
   std::string path_;
 };
 

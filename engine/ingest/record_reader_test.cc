@@ -1,13 +1,11 @@
 #include "ingest/record_reader.h"
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/test_dir.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/delimited_message_util.h"
 #include "gtest/gtest.h"
@@ -20,21 +18,6 @@ using ::testing::HasSubstr;
 
 class RecordReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("record_reader_test." + std::to_string(::getpid()) + "." + info->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string Write(const std::string& name, const std::string& bytes) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return path;
-  }
-
   std::unique_ptr<RecordReader> Open(const std::string& path, RecordFraming framing) {
     auto r = RecordReader::Open(path, framing);
     EXPECT_TRUE(r.ok()) << r.status();
@@ -52,7 +35,7 @@ class RecordReaderTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  testing::TestDir dir_;
 };
 
 std::string Varint(uint64_t v) {
@@ -66,7 +49,7 @@ std::string Varint(uint64_t v) {
 }
 
 TEST_F(RecordReaderTest, SplitsLinesOnLfAndCrLf) {
-  auto r = Open(Write("a.jsonl", "first\nsecond\r\nthird\n"), RecordFraming::kLines);
+  auto r = Open(dir_.Write("a.jsonl", "first\nsecond\r\nthird\n"), RecordFraming::kLines);
   std::string error;
   EXPECT_THAT(ReadAll(*r, &error), ::testing::ElementsAre("first", "second", "third"));
   EXPECT_EQ(error, "");
@@ -76,33 +59,33 @@ TEST_F(RecordReaderTest, SplitsLinesOnLfAndCrLf) {
 }
 
 TEST_F(RecordReaderTest, ReturnsTheLastLineWithoutNewline) {
-  auto r = Open(Write("a.jsonl", "one\r\ntwo"), RecordFraming::kLines);
+  auto r = Open(dir_.Write("a.jsonl", "one\r\ntwo"), RecordFraming::kLines);
   std::string error;
   EXPECT_THAT(ReadAll(*r, &error), ::testing::ElementsAre("one", "two"));
   EXPECT_EQ(error, "");
 }
 
 TEST_F(RecordReaderTest, BlankLinesAreRecordsSoNumbersMatchLineNumbers) {
-  auto r = Open(Write("a.jsonl", "a\n\nb\r\n\r\nc\n"), RecordFraming::kLines);
+  auto r = Open(dir_.Write("a.jsonl", "a\n\nb\r\n\r\nc\n"), RecordFraming::kLines);
   std::string error;
   EXPECT_THAT(ReadAll(*r, &error), ::testing::ElementsAre("a", "", "b", "", "c"));
 }
 
 TEST_F(RecordReaderTest, EmptyFileHasNoRecords) {
-  auto r = Open(Write("empty", ""), RecordFraming::kLines);
+  auto r = Open(dir_.Write("empty", ""), RecordFraming::kLines);
   std::string_view rec;
   std::string error;
   EXPECT_FALSE(r->Next(&rec, &error));
   EXPECT_EQ(error, "");
   EXPECT_EQ(r->record_number(), 0);
-  auto d = Open(Write("empty.pb", ""), RecordFraming::kLengthDelimited);
+  auto d = Open(dir_.Write("empty.pb", ""), RecordFraming::kLengthDelimited);
   EXPECT_FALSE(d->Next(&rec, &error));
   EXPECT_EQ(error, "") << "an empty stream is not truncated";
 }
 
 TEST_F(RecordReaderTest, LineLongerThanOneMebibyteIsReturnedWhole) {
   const std::string huge(3 * (1 << 20) + 12345, 'x');
-  auto r = Open(Write("a.jsonl", "short\n" + huge + "\nafter\n"), RecordFraming::kLines);
+  auto r = Open(dir_.Write("a.jsonl", "short\n" + huge + "\nafter\n"), RecordFraming::kLines);
   std::string_view rec;
   std::string error;
   ASSERT_TRUE(r->Next(&rec, &error));
@@ -127,7 +110,7 @@ TEST_F(RecordReaderTest, LinesAcrossReadChunkBoundariesAreIntact) {
     lines.push_back(std::move(line));
     len = len * 7 % 65521 + 1;
   }
-  auto r = Open(Write("a.jsonl", file), RecordFraming::kLines);
+  auto r = Open(dir_.Write("a.jsonl", file), RecordFraming::kLines);
   std::string error;
   const auto got = ReadAll(*r, &error);
   ASSERT_EQ(got.size(), lines.size());
@@ -140,7 +123,7 @@ TEST_F(RecordReaderTest, LineEndingExactlyAtAChunkBoundary) {
   const size_t chunk = RecordReader::kReadChunk;
   std::string first(chunk - 1, 'a');  // its '\n' is the last byte of the first chunk
   std::string second(chunk - 2, 'b');  // its "\r\n" ends the second chunk
-  auto r = Open(Write("a.jsonl", first + "\n" + second + "\r\nz"), RecordFraming::kLines);
+  auto r = Open(dir_.Write("a.jsonl", first + "\n" + second + "\r\nz"), RecordFraming::kLines);
   std::string error;
   const auto got = ReadAll(*r, &error);
   ASSERT_EQ(got.size(), 3u);
@@ -150,7 +133,7 @@ TEST_F(RecordReaderTest, LineEndingExactlyAtAChunkBoundary) {
 }
 
 TEST_F(RecordReaderTest, ReportsSizeAndName) {
-  const std::string path = Write("sized.jsonl", "0123456789\n");
+  const std::string path = dir_.Write("sized.jsonl", "0123456789\n");
   auto r = Open(path, RecordFraming::kLines);
   EXPECT_EQ(r->name(), path);
   EXPECT_EQ(r->total_bytes(), 11u);
@@ -162,7 +145,7 @@ TEST_F(RecordReaderTest, ReportsSizeAndName) {
 }
 
 TEST_F(RecordReaderTest, MissingFileIsAnErrorNamingThePath) {
-  const std::string path = (dir_ / "no-such-file.jsonl").string();
+  const std::string path = (dir_.path() / "no-such-file.jsonl").string();
   auto r = RecordReader::Open(path, RecordFraming::kLines);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()), HasSubstr(path));
@@ -181,7 +164,7 @@ TEST_F(RecordReaderTest, ReadsLengthDelimitedProtobufRecords) {
     messages.push_back(ToProto(e));
     ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToOstream(messages.back(), &out));
   }
-  auto r = Open(Write("events.pb", out.str()), RecordFraming::kLengthDelimited);
+  auto r = Open(dir_.Write("events.pb", out.str()), RecordFraming::kLengthDelimited);
   ProtobufEventDecoder decoder(65536);
   std::string error;
   const auto records = ReadAll(*r, &error);
@@ -203,7 +186,7 @@ TEST_F(RecordReaderTest, DelimitedRecordsOfAnySizeAcrossChunks) {
                                              std::string(5, '\0')};
   std::string file;
   for (const auto& p : payloads) file += Varint(p.size()) + p;
-  auto r = Open(Write("raw.pb", file), RecordFraming::kLengthDelimited);
+  auto r = Open(dir_.Write("raw.pb", file), RecordFraming::kLengthDelimited);
   std::string error;
   const auto got = ReadAll(*r, &error);
   EXPECT_EQ(error, "");
@@ -213,7 +196,7 @@ TEST_F(RecordReaderTest, DelimitedRecordsOfAnySizeAcrossChunks) {
 
 TEST_F(RecordReaderTest, TruncatedFinalDelimitedRecordIsAnError) {
   const std::string file = Varint(3) + "abc" + Varint(10) + "short";
-  const std::string path = Write("trunc.pb", file);
+  const std::string path = dir_.Write("trunc.pb", file);
   auto r = Open(path, RecordFraming::kLengthDelimited);
   std::string_view rec;
   std::string error;
@@ -226,7 +209,7 @@ TEST_F(RecordReaderTest, TruncatedFinalDelimitedRecordIsAnError) {
 }
 
 TEST_F(RecordReaderTest, TruncatedLengthVarintIsAnError) {
-  auto r = Open(Write("trunc.pb", Varint(1) + "a" + std::string("\x80\x80", 2)), RecordFraming::kLengthDelimited);
+  auto r = Open(dir_.Write("trunc.pb", Varint(1) + "a" + std::string("\x80\x80", 2)), RecordFraming::kLengthDelimited);
   std::string_view rec;
   std::string error;
   ASSERT_TRUE(r->Next(&rec, &error));
@@ -236,7 +219,7 @@ TEST_F(RecordReaderTest, TruncatedLengthVarintIsAnError) {
 
 TEST_F(RecordReaderTest, ImplausibleDelimitedLengthIsAFramingError) {
   // E.g. a text file read as protobuf: a declared length of 1 GiB is refused, not allocated.
-  auto r = Open(Write("big.pb", Varint(1ull << 30) + "abc"), RecordFraming::kLengthDelimited);
+  auto r = Open(dir_.Write("big.pb", Varint(1ull << 30) + "abc"), RecordFraming::kLengthDelimited);
   std::string_view rec;
   std::string error;
   EXPECT_FALSE(r->Next(&rec, &error));
